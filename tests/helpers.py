@@ -19,8 +19,8 @@ from newsarchive.siteserver import QuietHandler
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = Path(__file__).resolve().parent / "pages"
-SEED = REPO.parent / "shared" / "fixtures" / "seed"
-CHECK_WARC = REPO.parent / "shared" / "tools" / "check_warc.py"
+SEED = PAGES / "seed"  # copies of ../shared/fixtures/seed, the article the project started from
+CHECK_WARC = Path(os.environ.get("NEWSARCHIVE_CHECK_WARC", REPO.parent / "shared" / "tools" / "check_warc.py"))
 
 
 class TrickyHandler(QuietHandler):
