@@ -1,0 +1,1 @@
+"""Scrapy commands that newsarchive overrides (COMMANDS_MODULE)."""

@@ -1,0 +1,87 @@
+"""The NEWSARCHIVE_* settings, parsed and checked once into a frozen dataclass."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import BaseSettings
+
+GIB = 1024**3
+
+
+class SettingError(ValueError):
+    """A NEWSARCHIVE_* setting has a value that cannot work; the message names the setting."""
+
+
+def _positive_int(settings: BaseSettings, name: str, default: int) -> int:
+    raw = settings.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise SettingError(f"{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingError(f"{name} must be > 0, got {value}")
+    return value
+
+
+def _float(settings: BaseSettings, name: str, default: float, minimum: float = 0.0) -> float:
+    raw = settings.get(name, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise SettingError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class ArchiveConfig:
+    """Where and how the archive is written."""
+
+    directory: Path
+    prefix: str
+    warc_max_bytes: int
+    gzip_level: int
+    operator: str
+    description: str
+    extract_workers: int
+    extract_timeout: float
+    extract_queue: int
+    fsync: bool
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
+        level = int(settings.get("NEWSARCHIVE_GZIP_LEVEL", 6))
+        if not 1 <= level <= 9:
+            raise SettingError(f"NEWSARCHIVE_GZIP_LEVEL must be 1..9, got {level}")
+        prefix = str(settings.get("NEWSARCHIVE_WARC_PREFIX", "newsarchive"))
+        if not prefix or any(c in prefix for c in "/\\ \t"):
+            raise SettingError(f"NEWSARCHIVE_WARC_PREFIX must be a plain file-name part, got {prefix!r}")
+        workers = settings.get("NEWSARCHIVE_EXTRACT_WORKERS", 0)
+        try:
+            n_workers = int(workers) or (os.cpu_count() or 1)
+        except (TypeError, ValueError):
+            raise SettingError(f"NEWSARCHIVE_EXTRACT_WORKERS must be a whole number, got {workers!r}") from None
+        if n_workers < 0:
+            raise SettingError(f"NEWSARCHIVE_EXTRACT_WORKERS must be >= 0, got {workers!r}")
+        return cls(
+            directory=Path(str(settings.get("NEWSARCHIVE_DIR", "archives"))).expanduser(),
+            prefix=prefix,
+            warc_max_bytes=_positive_int(settings, "NEWSARCHIVE_WARC_MAX_BYTES", GIB),
+            gzip_level=level,
+            operator=str(settings.get("NEWSARCHIVE_OPERATOR", "")),
+            description=str(settings.get("NEWSARCHIVE_DESCRIPTION", "")),
+            extract_workers=n_workers,
+            extract_timeout=_float(settings, "NEWSARCHIVE_EXTRACT_TIMEOUT", 60.0, minimum=0.1),
+            extract_queue=_positive_int(settings, "NEWSARCHIVE_EXTRACT_QUEUE", 2 * n_workers + 2),
+            fsync=settings.getbool("NEWSARCHIVE_FSYNC", False),
+        )
+
+
+def setting_names(settings: BaseSettings) -> dict[str, Any]:
+    """The NEWSARCHIVE_* settings in force, for the warcinfo record and logs."""
+    return {k: v for k, v in settings.items() if k.startswith("NEWSARCHIVE_")}

@@ -1,0 +1,104 @@
+"""Item pipeline: extract an archived page in a worker, then write its text record and sidecar line.
+
+Data flows one way: the spider yields a FetchedPage that already carries its WARC location; this
+pipeline adds the conversion record and the sidecar row, and returns the row as the item.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem, NotConfigured
+
+from newsarchive.archive import Archive
+from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
+from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
+from newsarchive.items import FetchedPage
+from newsarchive.warc_writer import RecordLocation
+
+logger = logging.getLogger(__name__)
+
+
+def article_row(page: FetchedPage, article: ExtractedArticle, conversion: RecordLocation) -> dict[str, Any]:
+    """One sidecar line: where the capture is, and what the article says (fields in the README)."""
+    hints = page.hints
+    return {
+        "url": page.url,
+        "final_url": page.final_url,
+        "canonical_url": article.canonical_url or page.final_url,
+        "fetched_at": page.fetched_at,
+        "status": page.status,
+        "content_type": page.content_type,
+        "warc_file": page.record.warc_file,
+        "warc_record_id": page.record.record_id,
+        "warc_offset": page.record.offset,
+        "warc_length": page.record.length,
+        "warc_date": page.record.warc_date,
+        "payload_digest": page.record.payload_digest,
+        "conversion_record_id": conversion.record_id,
+        "title": article.title or hints.get("title"),
+        "authors": article.authors or list(hints.get("authors") or []),
+        "date_published": article.date_published or hints.get("date_published"),
+        "date_modified": article.date_modified,
+        "language": article.language,
+        "sitename": article.sitename,
+        "description": article.description,
+        "tags": article.tags,
+        "image": article.image,
+        "text": article.text,
+        "word_count": article.word_count,
+        "source": hints.get("source"),
+        "extractor": extractor_info(),
+    }
+
+
+class ArticlePipeline:
+    """Extraction in worker processes, then conversion record and sidecar row."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("NEWSARCHIVE_ENABLED", True):
+            raise NotConfigured
+        self.stats = crawler.stats
+        self.archive = Archive.for_crawler(crawler)
+        config = self.archive.config
+        self.pool = ExtractionPool(
+            workers=config.extract_workers,
+            timeout=config.extract_timeout,
+            max_in_flight=config.extract_queue,
+            options=ExtractionOptions.from_settings(crawler.settings),
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
+        return cls(crawler)
+
+    def close_spider(self) -> None:
+        self.pool.close()
+        self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        try:
+            article = await self.pool.extract(item.html, item.final_url)
+        except ExtractionFailed as exc:
+            self.stats.inc_value("newsarchive/extract_failed")
+            logger.error("Extraction failed for %s: %s (page is archived)", item.final_url, exc)
+            raise DropItem(f"extraction failed: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a bug in extraction must not stop the crawl
+            self.stats.inc_value("newsarchive/extract_failed")
+            logger.exception("Extraction raised for %s (page is archived)", item.final_url)
+            raise DropItem(f"extraction raised {type(exc).__name__}") from None
+        if article is None:
+            self.stats.inc_value("newsarchive/no_article")
+            logger.info("No article text on %s (page is archived)", item.final_url)
+            raise DropItem("no article text")
+        if self.archive.closed:
+            raise DropItem("archive already closed")
+        conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
+        row = article_row(item, article, conversion)
+        self.archive.sidecars.write(row)
+        self.stats.inc_value("newsarchive/articles")
+        return row

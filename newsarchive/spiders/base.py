@@ -1,0 +1,93 @@
+"""What every newsarchive spider shares: turning an archived HTML response into a FetchedPage."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+
+from newsarchive.archiver import RECORD_META
+from newsarchive.items import FetchedPage
+
+logger = logging.getLogger(__name__)
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def split_arg(value: str | None) -> list[str]:
+    """A comma-separated spider argument as a list."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def read_urls_file(path: str) -> list[str]:
+    """One URL a line; blank lines and `#` comments ignored."""
+    urls = []
+    for line in Path(path).expanduser().read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+        if line:
+            urls.append(line)
+    return urls
+
+
+def content_type(response: Response) -> str:
+    raw = response.headers.get(b"Content-Type") or b""
+    return raw.decode("latin-1").split(";")[0].strip().lower()
+
+
+class NewsSpider(scrapy.Spider):
+    """Base spider: archived responses that hold HTML become FetchedPage items."""
+
+    def valid_request(self, url: str, **kwargs: Any) -> scrapy.Request | None:
+        """A request, or None (logged and counted) for a URL that cannot be fetched at all."""
+        try:
+            return scrapy.Request(url, **kwargs)
+        except ValueError as exc:
+            logger.error("Skipping malformed URL %r: %s", url, exc)
+            self.crawler.stats.inc_value("newsarchive/skipped/bad_url")
+            return None
+
+    def fetched_page(self, response: Response, hints: dict[str, Any] | None = None) -> FetchedPage | None:
+        """A FetchedPage for an archived HTML response; None (counted) for anything else."""
+        record = response.meta.get(RECORD_META)
+        if record is None:
+            self.crawler.stats.inc_value("newsarchive/skipped/not_archived")
+            logger.warning("Response for %s was not archived; not extracting it", response.url)
+            return None
+        kind = content_type(response)
+        if not isinstance(response, TextResponse) or (kind and kind not in HTML_TYPES):
+            self.crawler.stats.inc_value("newsarchive/skipped/not_html")
+            logger.info("Archived %s (%s), not an HTML page", response.url, kind or "no content type")
+            return None
+        if not response.body.strip():
+            self.crawler.stats.inc_value("newsarchive/skipped/empty")
+            logger.info("Archived %s, empty body", response.url)
+            return None
+        redirects = response.meta.get("redirect_urls") or []
+        return FetchedPage(
+            url=redirects[0] if redirects else response.url,
+            final_url=response.url,
+            status=response.status,
+            content_type=kind or "text/html",
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            html=response.text,
+            record=record,
+            hints=dict(hints or {}),
+        )
+
+    def parse_article(self, response: Response, **hints: Any) -> Iterator[FetchedPage]:
+        page = self.fetched_page(response, hints)
+        if page is not None:
+            yield page
+
+    def errback(self, failure: Any) -> Iterable[Any]:
+        """Network errors and HTTP errors: logged once and counted; the crawl goes on."""
+        request = getattr(failure, "request", None)
+        reason = failure.type.__name__ if failure.type else "error"
+        self.crawler.stats.inc_value(f"newsarchive/failed/{reason}")
+        logger.warning("Failed %s: %s", request.url if request else "?", failure.getErrorMessage())
+        return []
