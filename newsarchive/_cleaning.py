@@ -67,8 +67,8 @@ class CleaningOptions:
 
     drop_figcaptions: bool = True
     drop_link_lists: bool = True
-    drop_widgets: bool = False
-    drop_control_groups: bool = False
+    drop_widgets: bool = True
+    drop_control_groups: bool = True
     link_list_min_links: int = 3
     link_list_min_ratio: float = 0.8
 

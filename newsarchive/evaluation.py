@@ -27,6 +27,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from newsarchive.boilerplate import BlockStats, site_of
+from newsarchive.extraction import ExtractionOptions, extract_article
+
 logger = logging.getLogger(__name__)
 
 SHINGLE_SIZE = 4
@@ -201,3 +204,48 @@ def write_predictions(path: Path, predictions: Mapping[str, str]) -> None:
     """Write predictions in the benchmark's layout ``{"<id>": {"articleBody": "..."}}``."""
     payload = {pid: {"articleBody": predictions[pid]} for pid in sorted(predictions)}
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+
+
+def project_extractor(
+    options: ExtractionOptions | None = None, block_stats: BlockStats | None = None
+) -> BatchExtractor:
+    """The crawl's code path over a dataset: ``extract_article`` per page, then site-level
+    boilerplate learned from the dataset's own pages (two passes: observe all, then filter)."""
+
+    def run(pages: Sequence[DatasetPage]) -> dict[str, str | None]:
+        stats = block_stats if block_stats is not None else BlockStats()
+        articles = {p.page_id: extract_article(p.html, p.url, options) for p in pages}
+        for page in pages:
+            article = articles[page.page_id]
+            if article is not None:
+                stats.observe(site_of(page.url), page.url, article.paragraphs)
+        predictions: dict[str, str | None] = {}
+        for page in pages:
+            article = articles[page.page_id]
+            if article is None:
+                predictions[page.page_id] = None
+                continue
+            kept = stats.filter(site_of(page.url), article.paragraphs)
+            predictions[page.page_id] = "\n".join(kept)
+        return predictions
+
+    return run
+
+
+def trafilatura_default(html: str, url: str) -> str | None:
+    """Plain trafilatura ``extract()`` with its defaults: the baseline the README quotes."""
+    import trafilatura
+
+    return trafilatura.extract(html, url=url)
+
+
+def run_eval(dataset_dir: Path, output: Path | None = None) -> EvalReport:
+    """What ``newsarchive eval-extract DIR [--output PRED.json]`` does: score the project's
+    extractor and plain trafilatura on the same pages; optionally write our predictions."""
+    pages = load_dataset(dataset_dir)
+    project = evaluate_batch("newsarchive", pages, project_extractor())
+    baseline = evaluate_extractor("trafilatura extract() default", pages, trafilatura_default)
+    logger.info("newsarchive: %s; trafilatura default: %s", project.scores, baseline.scores)
+    if output is not None:
+        write_predictions(output, project.predictions)
+    return EvalReport(dataset_dir, project, baseline)
