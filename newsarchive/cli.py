@@ -98,5 +98,22 @@ def run_demo(directory: Path) -> None:
     sys.exit(0 if stats.get("newsarchive/articles") else 1)
 
 
+@main.command("eval-extract")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help='Write our predictions as {"<id>": {"articleBody": "..."}}.')
+def eval_extract(dataset: Path, output: Path | None) -> None:
+    """Score the extractor on DATASET (html/<id>.html.gz + ground-truth.json) next to plain trafilatura."""
+    from newsarchive.evaluation import format_report, run_eval
+
+    try:
+        report_ = run_eval(dataset, output)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot evaluate {dataset}: {exc}") from None
+    click.echo(format_report(report_))
+    if output is not None:
+        click.echo(f"Predictions written to {output}")
+
+
 if __name__ == "__main__":
     main()
