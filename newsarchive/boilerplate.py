@@ -15,9 +15,10 @@ Guarantees that follow from counting documents, not occurrences:
 When it applies during a crawl: the first pages of a site are extracted before any repetition is
 known. We therefore *observe* every extracted page (the learning pass always runs and its counts
 are persisted in the crawl state, so each cron run starts from what earlier runs learned) and
-*filter* only once the site has at least ``min_site_docs`` observed documents. Pages extracted
-earlier keep their widgets until ``newsarchive reextract`` rebuilds them from the WARCs with the
-learned statistics. Offline (evaluation, re-extraction) the whole set is observed first and
+*filter* only once the site has at least ``min_site_docs`` observed documents. The crawl's
+pipeline therefore holds a site's first articles until the site has enough pages (or the crawl
+ends) and filters them then (see ``newsarchive.pipelines``); ``newsarchive reextract`` rebuilds
+any archive from the WARCs with complete statistics. Offline (evaluation, re-extraction) the whole set is observed first and
 filtered in a second pass, so every page benefits.
 
 ``BlockStats`` is a pure, serialisable statistics object: keys are short hashes of the
@@ -65,7 +66,18 @@ def doc_key(doc_id: str) -> str:
 
 
 def site_of(url: str) -> str:
-    """The site a page belongs to: its registered domain, else its host without ``www.``."""
+    """The site a page belongs to: its registered domain, else its host without ``www.``; with an
+    explicit non-default port appended (another port is another server, hence another site)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    suffix = f":{port}" if port and port != {"http": 80, "https": 443}.get(parts.scheme) else ""
+    return _domain_of(url) + suffix
+
+
+def _domain_of(url: str) -> str:
     try:
         from courlan import extract_domain
 

@@ -98,6 +98,30 @@ def run_demo(directory: Path) -> None:
     sys.exit(0 if stats.get("newsarchive/articles") else 1)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A setting (NEWSARCHIVE_EXTRACT_*, NEWSARCHIVE_MIN_WORDS, NEWSARCHIVE_BOILERPLATE_*).")
+def reextract(directory: Path, settings: tuple[str, ...]) -> None:
+    """Rebuild the sidecars' text and metadata from the WARCs in DIRECTORY, offline."""
+    from newsarchive.extraction import ExtractionOptions
+    from newsarchive.reextract import reextract as run_reextract
+
+    merged = project_settings(parse_settings(settings))
+    try:
+        options = ExtractionOptions.from_settings(merged)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-s") from None
+    result = run_reextract(directory, options, min_docs=merged.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3),
+                           learn=merged.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True))
+    click.echo(f"Re-extracted {result.rows} rows in {result.sidecars} sidecars: {result.changed} changed, "
+               f"{result.dropped} dropped (no article text), {result.unreadable} unreadable, "
+               f"{result.blocks_removed} recurring blocks removed")
+    for error in result.errors[:20]:
+        click.echo(f"  {error}", err=True)
+    sys.exit(1 if result.unreadable else 0)
+
+
 @main.command("eval-extract")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -2,11 +2,20 @@
 
 Data flows one way: the spider yields a FetchedPage that already carries its WARC location; this
 pipeline adds the conversion record and the sidecar row, and returns the row as the item.
+
+Site-level boilerplate has an order problem: the first pages of a site are extracted before the
+crawl has seen what repeats. So the pipeline *holds* a site's articles (extracted, response already
+in the WARC, no conversion record or sidecar line yet) until the site has
+NEWSARCHIVE_BOILERPLATE_HOLD pages, or until the crawl closes; then it filters all of them with what
+it has learnt and writes them. Later pages of that site are filtered with everything seen before
+them and written at once. A sidecar line is still written only after the records it points at.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -75,12 +84,19 @@ class ArticlePipeline:
         self.blocks: BlockStats | None = None
         if crawler.settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True):
             self.blocks = BlockStats(min_docs=crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3))
+        self.hold = max(0, crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_HOLD", 50)) if self.blocks else 0
+        self.hold_total = max(self.hold, crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_HOLD_TOTAL", 1000))
+        #: site -> articles waiting for the site's statistics; a site absent here is "released".
+        self.held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle]]] = OrderedDict()
+        self.released: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         return cls(crawler)
 
     def close_spider(self) -> None:
+        for site in list(self.held):
+            self._release(site)
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
 
@@ -101,7 +117,30 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
             raise DropItem("no article text")
-        article = self._drop_site_boilerplate(item.final_url, article)
+        if self.blocks is None:
+            return self._write(item, article)
+        site = site_of(item.final_url)
+        self.blocks.observe(site, item.final_url, article.paragraphs)
+        if site in self.released or self.hold <= 1:
+            return self._write(item, self._drop_site_boilerplate(site, article))
+        self.held.setdefault(site, []).append((replace(item, html=""), article))  # the HTML is no longer needed
+        self.stats.inc_value("newsarchive/boilerplate/held")
+        if len(self.held[site]) >= self.hold:
+            self._release(site)
+        elif sum(map(len, self.held.values())) > self.hold_total:  # memory bound: release the biggest site
+            self._release(max(self.held, key=lambda s: len(self.held[s])))
+        return {"url": item.url, "final_url": item.final_url, "held_for": site}
+
+    def _release(self, site: str) -> None:
+        """Filter and write every held article of ``site``; its later articles are written at once."""
+        self.released.add(site)
+        for page, article in self.held.pop(site, []):
+            try:
+                self._write(page, self._drop_site_boilerplate(site, article))
+            except DropItem:
+                logger.warning("Held article of %s not written: archive already closed", page.final_url)
+
+    def _write(self, item: FetchedPage, article: ExtractedArticle) -> dict[str, Any]:
         if self.archive.closed:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
@@ -110,11 +149,9 @@ class ArticlePipeline:
         self.stats.inc_value("newsarchive/articles")
         return row
 
-    def _drop_site_boilerplate(self, url: str, article: ExtractedArticle) -> ExtractedArticle:
+    def _drop_site_boilerplate(self, site: str, article: ExtractedArticle) -> ExtractedArticle:
         if self.blocks is None or not article.paragraphs:
             return article
-        site = site_of(url)
-        self.blocks.observe(site, url, article.paragraphs)
         kept = self.blocks.filter(site, article.paragraphs)
         if not kept or len(kept) == len(article.paragraphs):
             return article  # never empty an article on statistics alone

@@ -77,3 +77,9 @@ def test_learn_and_filter_two_passes() -> None:
     pages = {f"id{i}": (f"https://www.site.org/{i}", ["Cookie notice", f"body {chr(97 + i)}"]) for i in range(3)}
     out = learn_and_filter(pages)
     assert out == {f"id{i}": [f"body {chr(97 + i)}"] for i in range(3)}
+
+
+def test_site_of_keeps_an_explicit_port() -> None:
+    assert site_of("http://127.0.0.1:8001/a") != site_of("http://127.0.0.1:8002/a")
+    assert site_of("https://example.com:443/a") == site_of("https://www.example.com/b") == "example.com"
+    assert site_of("https://example.com:8443/a") == "example.com:8443"

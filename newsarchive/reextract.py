@@ -1,0 +1,173 @@
+"""`newsarchive reextract DIR`: rebuild article text and metadata from the archived responses alone.
+
+Why: the extractor and its rules improve after pages are archived, and site-level boilerplate is
+best learned from all of a site's pages at once. Re-extraction reads each sidecar row's response
+record from its WARC (no network), decodes it as the crawl did, extracts it with the current code,
+learns site boilerplate over the whole archive (two passes: learn, then filter — the offline mode
+of ``BlockStats``) and rewrites the sidecars.
+
+Design, so that the same input always gives the same bytes:
+
+* WARC files are never touched. Each sidecar is rewritten in place, atomically (``NAME.jsonl.tmp``
+  then rename), rows in their original order; WARC location fields, ``fetched_at`` (the capture's
+  WARC-Date), ``status``, ``source`` and ``conversion_record_id`` (the crawl-time text record) stay;
+  text and metadata fields are replaced; ``extractor`` records the versions and ``"mode": "reextract"``.
+* A metadata field the page itself no longer yields keeps its old value (it may come from a feed
+  hint, which only the crawl saw). A row whose page no longer yields an article is dropped.
+* Files, rows and sites are visited in sorted order; nothing depends on the clock or on hashing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy.http import Headers, TextResponse
+from warcio.archiveiterator import ArchiveIterator
+from warcio.recordloader import ArcWarcRecord
+
+from newsarchive.boilerplate import BlockStats, site_of
+from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article, extractor_info
+from newsarchive.sidecar import dumps, iter_sidecars, read_rows
+
+logger = logging.getLogger(__name__)
+
+#: Sidecar fields that re-extraction recomputes; everything else in a row is kept as it was.
+TEXT_FIELDS = ("canonical_url", "title", "authors", "date_published", "date_modified", "language", "sitename",
+               "description", "tags", "image", "text", "word_count")
+
+
+@dataclass
+class ReextractReport:
+    """What a run did, for the CLI to print."""
+
+    sidecars: int = 0
+    rows: int = 0
+    changed: int = 0
+    dropped: int = 0
+    unreadable: int = 0
+    blocks_removed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def read_response(archive: Path, row: dict[str, Any]) -> tuple[ArcWarcRecord, bytes]:
+    """The response record a sidecar row points at (by file and offset; its id is checked), and its
+    body as the page was served: de-chunked and content-decoded (gzip, br, deflate) by warcio."""
+    with open(archive / row["warc_file"], "rb") as fh:
+        fh.seek(int(row["warc_offset"]))
+        record = next(iter(ArchiveIterator(fh)))
+        record_id = record.rec_headers.get_header("WARC-Record-ID")
+        if record.rec_type != "response" or record_id != row["warc_record_id"]:
+            raise ValueError(f"no response record {row['warc_record_id']} at offset {row['warc_offset']}")
+        return record, record.content_stream().read()
+
+
+def decode_html(record: ArcWarcRecord, body: bytes) -> str:
+    """The page's text exactly as the crawl decoded it: Scrapy's own ``TextResponse.text`` (HTTP
+    charset, then BOM and ``<meta>`` sniffing through w3lib's ``html_to_unicode``)."""
+    headers = record.http_headers.headers if record.http_headers else []
+    url = record.rec_headers.get_header("WARC-Target-URI") or "http://invalid/"
+    return TextResponse(url=url, headers=Headers(headers), body=body).text
+
+
+def _sidecar_rows(archive: Path) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    for path in iter_sidecars(archive):
+        if path.name.endswith(".tmp"):
+            continue
+        yield path, list(read_rows(path))
+
+
+def reextract(archive: Path, options: ExtractionOptions | None = None, min_docs: int = 3,
+              learn: bool = True) -> ReextractReport:
+    """Re-extract every sidecar row under ``archive`` from its WARC record and rewrite the sidecars."""
+    report = ReextractReport()
+    sidecars = list(_sidecar_rows(archive))
+    # Pass 1: extract every page (no network: the WARC holds the page).
+    articles: dict[tuple[Path, int], ExtractedArticle | None] = {}
+    for path, rows in sidecars:
+        for index, row in enumerate(rows):
+            key = (path, index)
+            try:
+                html = decode_html(*read_response(archive, row))
+            except (OSError, ValueError, KeyError, StopIteration) as exc:
+                report.unreadable += 1
+                report.errors.append(f"{path.name}:{index + 1}: {exc}")
+                logger.error("%s:%d: cannot read its response record: %s (row kept as it was)", path, index + 1, exc)
+                continue
+            articles[key] = extract_article(html, row.get("final_url") or row["url"], options)
+    # Pass 2: learn site boilerplate from every page of the archive, in a fixed order.
+    stats = BlockStats(min_docs=min_docs) if learn else None
+    rows_of = dict(sidecars)
+    if stats is not None:
+        for (path, index), article in articles.items():  # sidecars sorted by name, rows in file order
+            if article is not None:
+                row = rows_of[path][index]
+                url = row.get("final_url") or row["url"]
+                stats.observe(site_of(url), url, article.paragraphs)
+    # Pass 3: filter and rewrite each sidecar atomically.
+    for path, rows in sidecars:
+        out: list[dict[str, Any]] = []
+        for index, row in enumerate(rows):
+            key = (path, index)
+            if key not in articles:
+                out.append(row)
+                continue
+            article = articles[key]
+            if article is None:
+                report.dropped += 1
+                logger.info("%s:%d: no article text any more on %s; row dropped", path, index + 1, row.get("url"))
+                continue
+            url = row.get("final_url") or row["url"]
+            if stats is not None and article.paragraphs:
+                kept = stats.filter(site_of(url), article.paragraphs)
+                if kept and len(kept) < len(article.paragraphs):  # never empty an article on statistics alone
+                    report.blocks_removed += len(article.paragraphs) - len(kept)
+                    article = article.with_paragraphs(kept)
+            new = updated_row(row, article)
+            report.changed += new != row
+            out.append(new)
+        report.rows += len(rows)
+        report.sidecars += 1
+        write_atomically(path, out)
+    return report
+
+
+def updated_row(row: dict[str, Any], article: ExtractedArticle) -> dict[str, Any]:
+    """The row with text and metadata from ``article``; location and capture fields unchanged."""
+    values: dict[str, Any] = {
+        "canonical_url": article.canonical_url or row.get("final_url"),
+        "title": article.title,
+        "authors": article.authors,
+        "date_published": article.date_published,
+        "date_modified": article.date_modified,
+        "language": article.language,
+        "sitename": article.sitename,
+        "description": article.description,
+        "tags": article.tags,
+        "image": article.image,
+        "text": article.text,
+        "word_count": article.word_count,
+    }
+    new = dict(row)
+    for name in TEXT_FIELDS:
+        value = values[name]
+        if value in (None, []) and name not in ("text", "word_count"):
+            value = row.get(name, value)  # e.g. a title or date from a feed hint
+        new[name] = value
+    new["extractor"] = {**extractor_info(), "mode": "reextract"}
+    return new
+
+
+def write_atomically(path: Path, rows: list[dict[str, Any]]) -> None:
+    """NAME.jsonl.tmp, flushed to disk, then renamed over NAME.jsonl: readers see old or new, never half."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(dumps(row) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

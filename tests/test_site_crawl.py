@@ -1,0 +1,168 @@
+"""A real crawl of the two template sites: clean sidecar text from site-level learning during the
+crawl, and `newsarchive reextract` rebuilding the same sidecars offline, byte for byte."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsarchive.siteserver import serve_folder
+from tests.helpers import (
+    PAGES,
+    REPO,
+    CrawlResult,
+    TrickyHandler,
+    check_warc,
+    fold,
+    read_records,
+    read_sidecars,
+    scrapy_crawl,
+)
+
+TEMPLATES = PAGES / "templates"
+SITES = {name: json.loads((TEMPLATES / name / "site.json").read_text(encoding="utf-8"))
+         for name in ("divsoup", "magazine")}
+EXTRA = ["/gzip/templates/magazine/article-1.html", "/raw/legacy-cp1252.html?type=text/html"]
+
+
+@pytest.fixture(scope="module")
+def hosts(site: str) -> Iterator[dict[str, str]]:
+    """Each template is its own site: divsoup on the session server, magazine on a second one
+    (both templates quote the same paragraph in two articles; on one site that would be four)."""
+    with serve_folder(PAGES, handler=TrickyHandler) as other:
+        yield {"divsoup": site, "magazine": other}
+
+
+def page_url(hosts: dict[str, str], name: str, page: str) -> str:
+    return f"{hosts[name]}/templates/{name}/{page}"
+
+
+@pytest.fixture(scope="module")
+def crawl(hosts: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
+    archive = tmp_path_factory.mktemp("site-crawl")
+    urls = [page_url(hosts, name, page) for name, info in SITES.items() for page in sorted(info["pages"])]
+    urls += [hosts["divsoup"] + path for path in EXTRA]
+    result = scrapy_crawl("article", archive, "-a", "url=" + ",".join(urls))
+    assert result.returncode == 0, result.log[-3000:]
+    return result
+
+
+def rows_by_url(archive: Path) -> dict[str, dict[str, Any]]:
+    return {row["url"]: row for row in read_sidecars(archive)}
+
+
+def assert_clean(text: str, paragraphs: list[str], absent: list[str]) -> None:
+    folded = fold(text)
+    for paragraph in paragraphs:
+        assert fold(paragraph) in folded, f"missing: {paragraph[:60]!r}"
+    for widget in absent:
+        assert fold(widget) not in folded, f"boilerplate kept: {widget!r}"
+
+
+def assert_sites_clean(rows: dict[str, dict[str, Any]], hosts: dict[str, str]) -> None:
+    for name, info in SITES.items():
+        for page, expected in info["pages"].items():
+            assert_clean(rows[page_url(hosts, name, page)]["text"], expected["paragraphs"], info["boilerplate_absent"])
+        for page in info["quoted_in"]:  # quoted by two articles: not boilerplate, kept in both
+            assert fold(info["quoted"]) in fold(rows[page_url(hosts, name, page)]["text"])
+
+
+def test_every_crawled_sidecar_text_is_clean(crawl: CrawlResult, hosts: dict[str, str]) -> None:
+    rows = rows_by_url(crawl.archive)
+    assert len(rows) == 14 + len(EXTRA)
+    assert_sites_clean(rows, hosts)
+    stats = crawl.stats()
+    assert stats["newsarchive/articles"] == 16
+    assert stats["newsarchive/boilerplate/held"] >= 14  # each site's first pages waited for its statistics
+    assert stats["newsarchive/boilerplate/blocks_removed"] > 0
+
+
+def test_crawl_records_match_sidecars(crawl: CrawlResult) -> None:
+    assert check_warc(crawl.archive).returncode == 0, check_warc(crawl.archive).stdout
+    records = read_records(crawl.archive)
+    conversions = {r.headers["WARC-Record-ID"]: r for r in records if r.type == "conversion"}
+    for row in read_sidecars(crawl.archive):
+        assert conversions[row["conversion_record_id"]].raw_body.decode("utf-8") == row["text"]
+
+
+GUARD = '''
+import socket
+def _refuse(*args, **kwargs):
+    raise OSError("network access attempted during reextract")
+socket.socket.connect = _refuse
+socket.socket.connect_ex = _refuse
+socket.create_connection = _refuse
+socket.getaddrinfo = _refuse
+'''
+
+
+def offline_command(args: list[str]) -> list[str]:
+    """No network namespace (lo down, no routes) when this system allows it, else as given."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True, check=False).returncode == 0:
+        return [unshare, "-n", *args]
+    return args
+
+
+def run_reextract(archive: Path, guard_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(guard_dir), str(REPO)])}
+    return subprocess.run(offline_command([sys.executable, "-m", "newsarchive.cli", "reextract", str(archive)]),
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+def digests(archive: Path, pattern: str) -> dict[str, str]:
+    return {str(p.relative_to(archive)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(archive.rglob(pattern))}
+
+
+@pytest.fixture(scope="module")
+def guard_dir(tmp_path_factory: pytest.TempPathFactory, site: str) -> Path:
+    folder = tmp_path_factory.mktemp("guard")
+    (folder / "sitecustomize.py").write_text(GUARD, encoding="utf-8")
+    fetch = [sys.executable, "-c", f"import urllib.request; urllib.request.urlopen({site!r})"]
+    plain = subprocess.run(fetch, capture_output=True, text=True, check=False)
+    assert plain.returncode == 0, plain.stderr  # the live site answers ...
+    guarded = subprocess.run(fetch, capture_output=True, text=True, check=False,
+                             env={**os.environ, "PYTHONPATH": str(folder)})
+    assert "network access attempted" in guarded.stderr  # ... but not through the guard
+    if offline_command(fetch) != fetch:
+        isolated = subprocess.run(offline_command(fetch), capture_output=True, text=True, check=False)
+        assert isolated.returncode != 0 and "URLError" in isolated.stderr  # no route, not even to 127.0.0.1
+    return folder
+
+
+def test_reextract_offline_twice_gives_identical_sidecars(crawl: CrawlResult, hosts: dict[str, str],
+                                                          guard_dir: Path, tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(crawl.archive, archive)
+    warcs = digests(archive, "*.warc.gz")
+    first = run_reextract(archive, guard_dir)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Re-extracted 16 rows in" in first.stdout and "0 unreadable" in first.stdout
+    after_first = digests(archive, "*.jsonl")
+    second = run_reextract(archive, guard_dir)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert digests(archive, "*.jsonl") == after_first
+    assert digests(archive, "*.warc.gz") == warcs  # WARCs are never touched
+    assert not list(archive.rglob("*.tmp"))
+
+    crawled, rebuilt = rows_by_url(crawl.archive), rows_by_url(archive)
+    assert sorted(rebuilt) == sorted(crawled)
+    assert_sites_clean(rebuilt, hosts)
+    for url, row in rebuilt.items():
+        assert row["extractor"]["mode"] == "reextract"
+        for name in ("warc_file", "warc_offset", "warc_record_id", "fetched_at", "conversion_record_id"):
+            assert row[name] == crawled[url][name]
+        # The crawl held every page of these small sites until its statistics were complete, so the
+        # offline rebuild finds the same text: decoding (gzip, cp1252 from <meta>) equals the crawl's.
+        assert row["text"] == crawled[url]["text"], url
+    assert "€2,000" in rebuilt[hosts["divsoup"] + "/raw/legacy-cp1252.html?type=text/html"]["text"]
