@@ -18,8 +18,8 @@ are persisted in the crawl state, so each cron run starts from what earlier runs
 *filter* only once the site has at least ``min_site_docs`` observed documents. The crawl's
 pipeline therefore holds a site's first articles until the site has enough pages (or the crawl
 ends) and filters them then (see ``newsarchive.pipelines``); ``newsarchive reextract`` rebuilds
-any archive from the WARCs with complete statistics. Offline (evaluation, re-extraction) the whole set is observed first and
-filtered in a second pass, so every page benefits.
+any archive from the WARCs with complete statistics. Offline (evaluation, re-extraction) the
+whole set is observed first and filtered in a second pass, so every page benefits.
 
 ``BlockStats`` is a pure, serialisable statistics object: keys are short hashes of the
 normalised block text, and ``to_dict``/``from_dict`` round-trip plain JSON-able dicts, so any

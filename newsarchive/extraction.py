@@ -18,6 +18,7 @@ from lxml.html import HtmlElement
 from scrapy.settings import BaseSettings
 
 from newsarchive._cleaning import CleaningOptions, clean_tree
+from newsarchive._metadata import collect, resolve
 from newsarchive._textblocks import (
     drop_headline,
     headline_candidates,
@@ -151,6 +152,7 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     if tree is None:
         return None
     schema_objects = json_ld_objects(tree)
+    facts = collect(tree, url, schema_objects)  # before cleaning removes headers and tag lists
     headline_h1 = headline_candidates(tree, None)
     if options.drop_selectors:
         _drop_selected(tree, options.drop_selectors)
@@ -184,16 +186,7 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     if count_words(text) < options.min_words:  # menus, empty shells, error pages: no article here
         return None
     return ExtractedArticle(
-        title=meta.get("title") or None,
-        authors=split_list(meta.get("author")),
-        date_published=meta.get("date") or None,
-        date_modified=None,
-        language=meta.get("language") or None,
-        sitename=meta.get("sitename") or None,
-        description=meta.get("description") or None,
-        tags=split_list(meta.get("tags")),
-        canonical_url=meta.get("url") or None,
-        image=meta.get("image") or None,
+        **resolve(facts, meta, text, html),
         text=text,
         paragraphs=tuple(paragraphs),
     )
