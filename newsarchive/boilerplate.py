@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.settings import BaseSettings
+
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
@@ -88,6 +90,36 @@ def _domain_of(url: str) -> str:
         return domain.lower()
     host = (urlsplit(url).hostname or "").lower()
     return host[4:] if host.startswith("www.") else host
+
+
+@dataclass(frozen=True)
+class BoilerplateSettings:
+    """NEWSARCHIVE_BOILERPLATE_* settings, checked once at start."""
+
+    enabled: bool = True
+    min_docs: int = 3
+    hold: int = 50
+    hold_total: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> BoilerplateSettings:
+        from newsarchive.config import SettingError
+
+        values = {}
+        for name, minimum in (("MIN_DOCS", 2), ("HOLD", 0), ("HOLD_TOTAL", 0)):
+            key = "NEWSARCHIVE_BOILERPLATE_" + name
+            raw = settings.get(key, getattr(cls, name.lower()))
+            try:
+                values[name.lower()] = int(raw)
+            except (TypeError, ValueError):
+                raise SettingError(f"{key} must be a whole number, got {raw!r}") from None
+            if values[name.lower()] < minimum:
+                raise SettingError(f"{key} must be >= {minimum}, got {raw!r}")
+        try:
+            enabled = settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True)
+        except ValueError:
+            raise SettingError("NEWSARCHIVE_BOILERPLATE_ENABLED must be true or false") from None
+        return cls(enabled=enabled, **values)
 
 
 @dataclass

@@ -104,16 +104,17 @@ def run_demo(directory: Path) -> None:
               help="A setting (NEWSARCHIVE_EXTRACT_*, NEWSARCHIVE_MIN_WORDS, NEWSARCHIVE_BOILERPLATE_*).")
 def reextract(directory: Path, settings: tuple[str, ...]) -> None:
     """Rebuild the sidecars' text and metadata from the WARCs in DIRECTORY, offline."""
+    from newsarchive.boilerplate import BoilerplateSettings
     from newsarchive.extraction import ExtractionOptions
     from newsarchive.reextract import reextract as run_reextract
 
     merged = project_settings(parse_settings(settings))
     try:
         options = ExtractionOptions.from_settings(merged)
+        learning = BoilerplateSettings.from_settings(merged)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-s") from None
-    result = run_reextract(directory, options, min_docs=merged.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3),
-                           learn=merged.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True))
+    result = run_reextract(directory, options, min_docs=learning.min_docs, learn=learning.enabled)
     click.echo(f"Re-extracted {result.rows} rows in {result.sidecars} sidecars: {result.changed} changed, "
                f"{result.dropped} dropped (no article text), {result.unreadable} unreadable, "
                f"{result.blocks_removed} recurring blocks removed")

@@ -22,7 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.archive import Archive
-from newsarchive.boilerplate import BlockStats, site_of
+from newsarchive.boilerplate import BlockStats, BoilerplateSettings, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
 from newsarchive.items import FetchedPage
@@ -81,11 +81,10 @@ class ArticlePipeline:
         )
         # Site-level boilerplate: learned from every page of this crawl, applied once a site has
         # enough pages (see newsarchive.boilerplate). Kept in memory until the crawl state persists it.
-        self.blocks: BlockStats | None = None
-        if crawler.settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True):
-            self.blocks = BlockStats(min_docs=crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3))
-        self.hold = max(0, crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_HOLD", 50)) if self.blocks else 0
-        self.hold_total = max(self.hold, crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_HOLD_TOTAL", 1000))
+        settings = BoilerplateSettings.from_settings(crawler.settings)
+        self.blocks = BlockStats(min_docs=settings.min_docs) if settings.enabled else None
+        self.hold = settings.hold if settings.enabled else 0
+        self.hold_total = max(settings.hold, settings.hold_total)
         #: site -> articles waiting for the site's statistics; a site absent here is "released".
         self.held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle]]] = OrderedDict()
         self.released: set[str] = set()
