@@ -126,6 +126,9 @@ class BoilerplateSettings:
 class _SiteStats:
     docs: set[str] = field(default_factory=set)
     block_docs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: Blocks of the documents observed in this process (not of loaded ones), for store deltas.
+    doc_blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    saved_docs: set[str] = field(default_factory=set)
 
 
 class BlockStats:
@@ -149,7 +152,9 @@ class BlockStats:
         if dkey in stats.docs:
             return False
         stats.docs.add(dkey)
-        for key in {k for k in map(block_key, blocks) if k}:
+        keys = sorted({k for k in map(block_key, blocks) if k})
+        stats.doc_blocks[dkey] = tuple(keys)
+        for key in keys:
             stats.block_docs[key] += 1
         return True
 
@@ -189,6 +194,37 @@ class BlockStats:
         return kept
 
     # -- persistence ------------------------------------------------------------------------
+    # As named counters (what CrawlState.add_counts/counts keep per key): "doc:<key>" is 1 for each
+    # document seen, "block:<key>" the number of documents a block occurs in. Only additions are
+    # ever stored, so several runs (or machines) adding their deltas under one key stay consistent.
+
+    def merge_counts(self, site: str, counts: Mapping[str, int]) -> None:
+        """Add counts loaded from a store to ``site`` (documents already seen here are not doubled)."""
+        stats = self._sites.setdefault(site, _SiteStats())
+        stored_docs = {name[4:] for name in counts if name.startswith("doc:")}
+        for name, value in counts.items():
+            if name.startswith("block:"):
+                stats.block_docs[name[6:]] += int(value)
+        # A document seen in this run and in the store: its blocks were just counted twice.
+        for dkey in stats.docs & stored_docs:
+            for key in stats.doc_blocks.get(dkey, ()):
+                stats.block_docs[key] -= 1
+        stats.docs |= stored_docs
+        stats.saved_docs |= stored_docs
+
+    def take_unsaved(self, site: str) -> dict[str, int]:
+        """The counts to add to the store for ``site``: documents (and their blocks) not stored yet."""
+        stats = self._sites.get(site)
+        if stats is None:
+            return {}
+        delta: dict[str, int] = defaultdict(int)
+        for dkey in sorted(stats.docs - stats.saved_docs):
+            delta["doc:" + dkey] = 1
+            for key in stats.doc_blocks.get(dkey, ()):
+                delta["block:" + key] += 1
+        stats.saved_docs |= stats.docs
+        return dict(delta)
+
     def sites(self) -> list[str]:
         return sorted(self._sites)
 

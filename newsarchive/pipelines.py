@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -64,6 +64,12 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
     }
 
 
+def _without_page(item: FetchedPage) -> FetchedPage:
+    """The item without its page content (extraction is done), to hold it cheaply."""
+    names = {f.name for f in fields(item)}
+    return replace(item, **{name: type(getattr(item, name))() for name in ("html", "body") if name in names})
+
+
 class ArticlePipeline:
     """Extraction in worker processes, then conversion record and sidecar row."""
 
@@ -86,7 +92,7 @@ class ArticlePipeline:
         self.hold = settings.hold if settings.enabled else 0
         self.hold_total = max(settings.hold, settings.hold_total)
         #: site -> articles waiting for the site's statistics; a site absent here is "released".
-        self.held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle]]] = OrderedDict()
+        self.site_held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle]]] = OrderedDict()
         self.released: set[str] = set()
 
     @classmethod
@@ -94,7 +100,7 @@ class ArticlePipeline:
         return cls(crawler)
 
     def close_spider(self) -> None:
-        for site in list(self.held):
+        for site in list(self.site_held):
             self._release(site)
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
@@ -122,18 +128,18 @@ class ArticlePipeline:
         self.blocks.observe(site, item.final_url, article.paragraphs)
         if site in self.released or self.hold <= 1:
             return self._write(item, self._drop_site_boilerplate(site, article))
-        self.held.setdefault(site, []).append((replace(item, html=""), article))  # the HTML is no longer needed
+        self.site_held.setdefault(site, []).append((_without_page(item), article))
         self.stats.inc_value("newsarchive/boilerplate/held")
-        if len(self.held[site]) >= self.hold:
+        if len(self.site_held[site]) >= self.hold:
             self._release(site)
-        elif sum(map(len, self.held.values())) > self.hold_total:  # memory bound: release the biggest site
-            self._release(max(self.held, key=lambda s: len(self.held[s])))
+        elif sum(map(len, self.site_held.values())) > self.hold_total:  # memory bound: release the biggest site
+            self._release(max(self.site_held, key=lambda s: len(self.site_held[s])))
         return {"url": item.url, "final_url": item.final_url, "held_for": site}
 
     def _release(self, site: str) -> None:
         """Filter and write every held article of ``site``; its later articles are written at once."""
         self.released.add(site)
-        for page, article in self.held.pop(site, []):
+        for page, article in self.site_held.pop(site, []):
             try:
                 self._write(page, self._drop_site_boilerplate(site, article))
             except DropItem:
