@@ -102,7 +102,9 @@ def run_demo(directory: Path) -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="A setting (NEWSARCHIVE_EXTRACT_*, NEWSARCHIVE_MIN_WORDS, NEWSARCHIVE_BOILERPLATE_*).")
-def reextract(directory: Path, settings: tuple[str, ...]) -> None:
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Extraction processes (0: one per core).")
+def reextract(directory: Path, settings: tuple[str, ...], workers: int) -> None:
     """Rebuild the sidecars' text and metadata from the WARCs in DIRECTORY, offline."""
     from newsarchive.boilerplate import BoilerplateSettings
     from newsarchive.extraction import ExtractionOptions
@@ -114,7 +116,8 @@ def reextract(directory: Path, settings: tuple[str, ...]) -> None:
         learning = BoilerplateSettings.from_settings(merged)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-s") from None
-    result = run_reextract(directory, options, min_docs=learning.min_docs, learn=learning.enabled)
+    result = run_reextract(directory, options, min_docs=learning.min_docs, learn=learning.enabled,
+                           workers=workers or os.cpu_count() or 1)
     click.echo(f"Re-extracted {result.rows} rows in {result.sidecars} sidecars: {result.changed} changed, "
                f"{result.dropped} dropped (no article text), {result.unreadable} unreadable, "
                f"{result.blocks_removed} recurring blocks removed")

@@ -19,15 +19,20 @@ Design, so that the same input always gives the same bytes:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from scrapy.http import Headers, TextResponse
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.recordloader import ArcWarcRecord
 
 from newsarchive.boilerplate import BlockStats, site_of
@@ -74,66 +79,90 @@ def decode_html(record: ArcWarcRecord, body: bytes) -> str:
     return TextResponse(url=url, headers=Headers(headers), body=body).text
 
 
-def _sidecar_rows(archive: Path) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
-    for path in iter_sidecars(archive):
-        if path.name.endswith(".tmp"):
-            continue
-        yield path, list(read_rows(path))
+def _extract_row(archive: Path, row: dict[str, Any], options: ExtractionOptions | None) -> tuple[str, Any]:
+    """("ok", article dict or None) or ("error", message) for one sidecar row; runs in a worker."""
+    try:
+        html = decode_html(*read_response(archive, row))
+    except (OSError, ValueError, KeyError, StopIteration, EOFError, ArchiveLoadFailed) as exc:
+        return "error", f"cannot read its response record: {type(exc).__name__}: {str(exc)[:200]}"
+    try:
+        article = extract_article(html, row.get("final_url") or row["url"], options)
+    except Exception as exc:  # one page's failure must not stop the rebuild
+        return "error", f"extraction raised {type(exc).__name__}: {str(exc)[:200]}"
+    return "ok", article.as_dict() if article is not None else None
+
+
+def _extracted(archive: Path, rows: list[dict[str, Any]], options: ExtractionOptions | None,
+               pool: ProcessPoolExecutor | None) -> Iterator[tuple[str, Any]]:
+    """Extraction results of ``rows``, in row order (whatever the number of workers)."""
+    if pool is None:
+        return (_extract_row(archive, row, options) for row in rows)
+    return pool.map(partial(_extract_row, archive, options=options), rows, chunksize=8)
 
 
 def reextract(archive: Path, options: ExtractionOptions | None = None, min_docs: int = 3,
-              learn: bool = True) -> ReextractReport:
-    """Re-extract every sidecar row under ``archive`` from its WARC record and rewrite the sidecars."""
+              learn: bool = True, workers: int = 1) -> ReextractReport:
+    """Re-extract every sidecar row under ``archive`` from its WARC record and rewrite the sidecars.
+
+    Pass 1 extracts each page (in ``workers`` processes), observes its blocks and spools the result
+    to a temporary file, so memory does not grow with the archive; pass 2 filters each spooled
+    article with the complete statistics and rewrites its sidecar.
+    """
     report = ReextractReport()
-    sidecars = list(_sidecar_rows(archive))
-    # Pass 1: extract every page (no network: the WARC holds the page).
-    articles: dict[tuple[Path, int], ExtractedArticle | None] = {}
-    for path, rows in sidecars:
-        for index, row in enumerate(rows):
-            key = (path, index)
-            try:
-                html = decode_html(*read_response(archive, row))
-            except (OSError, ValueError, KeyError, StopIteration) as exc:
-                report.unreadable += 1
-                report.errors.append(f"{path.name}:{index + 1}: {exc}")
-                logger.error("%s:%d: cannot read its response record: %s (row kept as it was)", path, index + 1, exc)
-                continue
-            articles[key] = extract_article(html, row.get("final_url") or row["url"], options)
-    # Pass 2: learn site boilerplate from every page of the archive, in a fixed order.
     stats = BlockStats(min_docs=min_docs) if learn else None
-    rows_of = dict(sidecars)
-    if stats is not None:
-        for (path, index), article in articles.items():  # sidecars sorted by name, rows in file order
-            if article is not None:
-                row = rows_of[path][index]
-                url = row.get("final_url") or row["url"]
-                stats.observe(site_of(url), url, article.paragraphs)
-    # Pass 3: filter and rewrite each sidecar atomically.
-    for path, rows in sidecars:
-        out: list[dict[str, Any]] = []
-        for index, row in enumerate(rows):
-            key = (path, index)
-            if key not in articles:
-                out.append(row)
-                continue
-            article = articles[key]
-            if article is None:
-                report.dropped += 1
-                logger.info("%s:%d: no article text any more on %s; row dropped", path, index + 1, row.get("url"))
-                continue
-            url = row.get("final_url") or row["url"]
-            if stats is not None and article.paragraphs:
-                kept = stats.filter(site_of(url), article.paragraphs)
-                if kept and len(kept) < len(article.paragraphs):  # never empty an article on statistics alone
-                    report.blocks_removed += len(article.paragraphs) - len(kept)
-                    article = article.with_paragraphs(kept)
-            new = updated_row(row, article)
-            report.changed += new != row
-            out.append(new)
-        report.rows += len(rows)
-        report.sidecars += 1
-        write_atomically(path, out)
+    sidecars = [path for path in iter_sidecars(archive) if path.suffix == ".jsonl"]
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    with tempfile.TemporaryDirectory(prefix="newsarchive-reextract-") as spool_dir:
+        spools: list[tuple[Path, Path]] = []
+        try:
+            for number, path in enumerate(sidecars):
+                spool = Path(spool_dir) / f"{number}.jsonl"
+                rows = list(read_rows(path))
+                with open(spool, "w", encoding="utf-8") as out:
+                    for row, result in zip(rows, _extracted(archive, rows, options, pool), strict=True):
+                        if stats is not None and result[0] == "ok" and result[1] is not None:
+                            url = row.get("final_url") or row["url"]
+                            stats.observe(site_of(url), url, result[1]["paragraphs"])
+                        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+                spools.append((path, spool))
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        for path, spool in spools:
+            _rewrite(path, spool, stats, report)
     return report
+
+
+def _rewrite(path: Path, spool: Path, stats: BlockStats | None, report: ReextractReport) -> None:
+    """Pass 2 for one sidecar: filter each spooled article and write the sidecar atomically."""
+    out: list[dict[str, Any]] = []
+    rows = list(read_rows(path))
+    with open(spool, encoding="utf-8") as fh:
+        results = [json.loads(line) for line in fh]
+    for index, (row, (status, value)) in enumerate(zip(rows, results, strict=True)):
+        if status == "error":
+            report.unreadable += 1
+            report.errors.append(f"{path.name}:{index + 1}: {value}")
+            logger.error("%s:%d: %s (row kept as it was)", path, index + 1, value)
+            out.append(row)
+            continue
+        if value is None:
+            report.dropped += 1
+            logger.info("%s:%d: no article text any more on %s; row dropped", path, index + 1, row.get("url"))
+            continue
+        article = ExtractedArticle(**{**value, "paragraphs": tuple(value["paragraphs"])})
+        url = row.get("final_url") or row["url"]
+        if stats is not None and article.paragraphs:
+            kept = stats.filter(site_of(url), article.paragraphs)
+            if kept and len(kept) < len(article.paragraphs):  # never empty an article on statistics alone
+                report.blocks_removed += len(article.paragraphs) - len(kept)
+                article = article.with_paragraphs(kept)
+        new = updated_row(row, article)
+        report.changed += new != row
+        out.append(new)
+    report.rows += len(rows)
+    report.sidecars += 1
+    write_atomically(path, out)
 
 
 def updated_row(row: dict[str, Any], article: ExtractedArticle) -> dict[str, Any]:

@@ -113,10 +113,10 @@ def offline_command(args: list[str]) -> list[str]:
     return args
 
 
-def run_reextract(archive: Path, guard_dir: Path) -> subprocess.CompletedProcess[str]:
+def run_reextract(archive: Path, guard_dir: Path, *options: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(guard_dir), str(REPO)])}
-    return subprocess.run(offline_command([sys.executable, "-m", "newsarchive.cli", "reextract", str(archive)]),
-                          capture_output=True, text=True, timeout=120, check=False, env=env)
+    command = [sys.executable, "-m", "newsarchive.cli", "reextract", str(archive), *options]
+    return subprocess.run(offline_command(command), capture_output=True, text=True, timeout=120, check=False, env=env)
 
 
 def digests(archive: Path, pattern: str) -> dict[str, str]:
@@ -149,7 +149,7 @@ def test_reextract_offline_twice_gives_identical_sidecars(crawl: CrawlResult, ho
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Re-extracted 16 rows in" in first.stdout and "0 unreadable" in first.stdout
     after_first = digests(archive, "*.jsonl")
-    second = run_reextract(archive, guard_dir)
+    second = run_reextract(archive, guard_dir, "--workers", "1")  # one process or several: same bytes
     assert second.returncode == 0, second.stdout + second.stderr
     assert digests(archive, "*.jsonl") == after_first
     assert digests(archive, "*.warc.gz") == warcs  # WARCs are never touched
@@ -189,3 +189,21 @@ def test_bad_boilerplate_setting_fails_at_start_with_its_name(hosts: dict[str, s
     assert result.returncode != 0
     assert "NEWSARCHIVE_BOILERPLATE_MIN_DOCS must be >= 2" in result.log
     assert not list(tmp_path.rglob("*.jsonl"))
+
+
+def test_reextract_keeps_unreadable_rows_and_drops_rows_without_article(crawl: CrawlResult, guard_dir: Path,
+                                                                          tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    shutil.copytree(crawl.archive, archive)
+    sidecar = sorted(archive.rglob("*.jsonl"))[0]
+    rows = [json.loads(line) for line in sidecar.read_text(encoding="utf-8").splitlines()]
+    rows[0]["warc_offset"] += 1  # points into the middle of a record now
+    sidecar.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    result = run_reextract(archive, guard_dir, "-s", "NEWSARCHIVE_MIN_WORDS=75")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 unreadable" in result.stdout and f"{sidecar.name}:1:" in result.stderr
+    after = read_sidecars(archive)
+    assert after[0] == rows[0]  # kept exactly as it was
+    assert "dropped (no article text)" in result.stdout
+    assert all(row["word_count"] >= 75 for row in after[1:])
+    assert 1 < len(after) < len(rows)  # the short cp1252 page and others under 75 words are gone
