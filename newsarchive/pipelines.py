@@ -30,6 +30,9 @@ from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
 
+#: Key under which a site's boilerplate counts are kept in the crawl state.
+STATE_KEY_PREFIX = "boilerplate:"
+
 
 def article_row(page: FetchedPage, article: ExtractedArticle, conversion: RecordLocation) -> dict[str, Any]:
     """One sidecar line: where the capture is, and what the article says (fields in the README)."""
@@ -85,8 +88,8 @@ class ArticlePipeline:
             max_in_flight=config.extract_queue,
             options=ExtractionOptions.from_settings(crawler.settings),
         )
-        # Site-level boilerplate: learned from every page of this crawl, applied once a site has
-        # enough pages (see newsarchive.boilerplate). Kept in memory until the crawl state persists it.
+        # Site-level boilerplate: learned from every page (see newsarchive.boilerplate), applied
+        # once a site has enough pages; counts are loaded from and added to the crawl state.
         settings = BoilerplateSettings.from_settings(crawler.settings)
         self.blocks = BlockStats(min_docs=settings.min_docs) if settings.enabled else None
         self.hold = settings.hold if settings.enabled else 0
@@ -94,6 +97,7 @@ class ArticlePipeline:
         #: site -> articles waiting for the site's statistics; a site absent here is "released".
         self.site_held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle]]] = OrderedDict()
         self.released: set[str] = set()
+        self.loaded_sites: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -102,6 +106,8 @@ class ArticlePipeline:
     def close_spider(self) -> None:
         for site in list(self.site_held):
             self._release(site)
+        for site in sorted(self.loaded_sites):
+            self._save_site(site)
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
 
@@ -125,20 +131,47 @@ class ArticlePipeline:
         if self.blocks is None:
             return self._write(item, article)
         site = site_of(item.final_url)
+        self._load_site(site)
         self.blocks.observe(site, item.final_url, article.paragraphs)
-        if site in self.released or self.hold <= 1:
+        if site not in self.released and (self.hold <= 1 or self.blocks.site_docs(site) >= self.hold):
+            self._release(site)  # enough pages known (in this run or from earlier runs)
+        if site in self.released:
             return self._write(item, self._drop_site_boilerplate(site, article))
         self.site_held.setdefault(site, []).append((_without_page(item), article))
         self.stats.inc_value("newsarchive/boilerplate/held")
-        if len(self.site_held[site]) >= self.hold:
-            self._release(site)
-        elif sum(map(len, self.site_held.values())) > self.hold_total:  # memory bound: release the biggest site
+        if sum(map(len, self.site_held.values())) > self.hold_total:  # memory bound: release the biggest site
             self._release(max(self.site_held, key=lambda s: len(self.site_held[s])))
         return {"url": item.url, "final_url": item.final_url, "held_for": site}
+
+    # -- statistics kept in the crawl state, so each run starts from what earlier runs learned ---------
+    def _store(self) -> Any:
+        """The crawl state if it can keep counters (``add_counts``/``counts``), else None."""
+        state = getattr(self.archive, "state", None)
+        return state if state is not None and hasattr(state, "add_counts") and hasattr(state, "counts") else None
+
+    def _load_site(self, site: str) -> None:
+        if site in self.loaded_sites or self.blocks is None:
+            return
+        self.loaded_sites.add(site)
+        store = self._store()
+        if store is not None:
+            counts = store.counts(STATE_KEY_PREFIX + site)
+            if counts:
+                self.blocks.merge_counts(site, counts)
+                self.stats.inc_value("newsarchive/boilerplate/sites_loaded")
+
+    def _save_site(self, site: str) -> None:
+        store = self._store()
+        if store is None or self.blocks is None:
+            return
+        delta = self.blocks.take_unsaved(site)
+        if delta:
+            store.add_counts(STATE_KEY_PREFIX + site, delta)
 
     def _release(self, site: str) -> None:
         """Filter and write every held article of ``site``; its later articles are written at once."""
         self.released.add(site)
+        self._save_site(site)
         for page, article in self.site_held.pop(site, []):
             try:
                 self._write(page, self._drop_site_boilerplate(site, article))
