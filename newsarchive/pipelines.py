@@ -50,6 +50,7 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "text": article.text,
         "word_count": article.word_count,
         "source": hints.get("source"),
+        "supersedes": page.supersedes,
         "extractor": extractor_info(),
     }
 
@@ -94,11 +95,13 @@ class ArticlePipeline:
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
+            self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
         if self.archive.closed:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
         self.archive.sidecars.write(row)
+        self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row
