@@ -60,5 +60,25 @@ def demo(directory: Path) -> None:
     sys.exit(0 if archived else 1)
 
 
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a running crawl to release the folder's lock.")
+def recover(directory: Path, wait: float) -> None:
+    """Finish what a killed crawl left in DIRECTORY (a crawl also does this at start, by itself)."""
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
+    from newsarchive.recovery import recover_folder
+
+    try:
+        report = recover_folder(directory, wait)
+    except ArchiveLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
+    if not report.files:
+        click.echo(f"Nothing to recover in {directory}: no unfinished WARC file.")
+    for line in report.lines():
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

@@ -23,8 +23,9 @@ from typing import IO, Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from newsarchive.lockfile import RunLock
 from newsarchive.sidecar import dumps, iter_sidecars, sidecar_path
-from newsarchive.state import CrawlState
+from newsarchive.state import CrawlState, open_state
 from newsarchive.warc_writer import OPEN_SUFFIX
 
 logger = logging.getLogger(__name__)
@@ -175,7 +176,6 @@ def recover_file(root: Path, open_path: Path, state: CrawlState | None, report: 
         open_path.unlink()
         if sidecar.exists() and not good:
             sidecar.unlink()
-        logger.warning("Recovery: removed %s (no complete record after its warcinfo)", open_path)
         return
     if keep < size:
         with open(open_path, "r+b") as fh:
@@ -186,8 +186,6 @@ def recover_file(root: Path, open_path: Path, state: CrawlState | None, report: 
         logger.error("Recovery: %s already exists; leaving %s as it is", final, open_path)
         return
     os.replace(open_path, final)
-    logger.warning("Recovery: closed %s (%d records kept, %d bytes cut, %d sidecar lines dropped)",
-                   final, len(records), size - keep, item.sidecar_lines_dropped)
 
 
 def recover(root: Path, state: CrawlState | None = None, since: float | None = None) -> RecoveryReport:
@@ -203,3 +201,34 @@ def recover(root: Path, state: CrawlState | None = None, since: float | None = N
             if sidecar not in done and sidecar.stat().st_mtime >= since - 1:
                 report.articles_confirmed += _confirm(state, [row for _, row in _read_rows(sidecar) if row])
     return report
+
+
+def lock_and_recover(directory: Path, wait: float, state: CrawlState | None) -> RunLock:
+    """Takes the lock, then finishes what a killed run left (logged); raises ArchiveLocked."""
+    lock = RunLock(directory)
+    lock.acquire(wait)
+    since = None
+    if lock.previous is not None:
+        logger.warning("The last run on %s did not finish (%s); recovering its files", directory,
+                       lock.previous.describe())
+        since = lock.previous.started
+    report = recover(directory, state, since=since)
+    if report.anything:
+        for line in report.lines():
+            logger.warning("Recovery: %s", line)
+    return lock
+
+
+def recover_folder(directory: Path, wait: float = 0.0) -> RecoveryReport:
+    """`newsarchive recover DIR`: the same as a run does at start, under the lock, then lets go."""
+    state = open_state(directory)
+    try:
+        lock = RunLock(directory)
+        lock.acquire(wait)
+        try:
+            since = lock.previous.started if lock.previous else None
+            return recover(directory, state, since=since)
+        finally:
+            lock.release()
+    finally:
+        state.close()

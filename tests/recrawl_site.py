@@ -37,7 +37,8 @@ def paragraphs(topic: str, edition: int = 1) -> list[str]:
 
 class VersionedHandler(QuietHandler):
     """Serves the folder; under /cond/ with ETag and Last-Modified, answering conditional requests with 304.
-    Every response carries `X-Edition` (from edition.txt), a header a test can change alone.
+    Every response carries `X-Edition` (from edition.txt), a header a test can change alone; pages under
+    /plain/ come after the seconds in delay.txt, when there is one.
     Requests are appended to requests.log in the folder (path and conditional headers)."""
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib's name
@@ -49,6 +50,9 @@ class VersionedHandler(QuietHandler):
         if not path.is_file() or path.suffix != ".html":
             self.send_error(404)
             return
+        delay = root / "delay.txt"
+        if delay.exists() and "/plain/" in self.path:
+            time.sleep(float(delay.read_text()))
         body = path.read_bytes()
         headers = {"Content-Type": "text/html; charset=utf-8",
                    "X-Edition": (root / "edition.txt").read_text().strip()}

@@ -18,12 +18,11 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from newsarchive.runlock import ArchiveLocked
+from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
 
 logger = logging.getLogger(__name__)
 
 EXIT_NOTHING_ARCHIVED = 1
-EXIT_LOCKED = 3
 
 
 class Command(ScrapyCrawlCommand):
