@@ -13,8 +13,8 @@ import asyncio
 import logging
 from typing import Any
 
-from scrapy.exceptions import UsageError
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -22,7 +22,16 @@ from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
 
 logger = logging.getLogger(__name__)
 
+EXIT_OK = 0
 EXIT_NOTHING_ARCHIVED = 1
+
+
+def exit_status(stats: dict[str, Any]) -> int:
+    """The crawl's exit status from its final stats (the table in the module docstring)."""
+    attempted = stats.get("downloader/request_count", 0) + stats.get("newsarchive/skipped/bad_url", 0)
+    if attempted and not stats.get("newsarchive/warc/responses"):
+        return EXIT_NOTHING_ARCHIVED
+    return EXIT_OK
 
 
 class Command(ScrapyCrawlCommand):
@@ -41,15 +50,12 @@ class Command(ScrapyCrawlCommand):
             running.add_done_callback(lambda task: _task_error(task, errors))
         self.crawler_process.start()
         if any(isinstance(error, ArchiveLocked) for error in errors):
-            self.exitcode = EXIT_LOCKED  # already logged with who holds the lock
+            self.exitcode = EXIT_LOCKED  # already logged, with who holds the lock
             return
         if self.crawler_process.bootstrap_failed or getattr(self.crawler_process, "has_exception", False):
             self.exitcode = 1
             return
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        attempted = stats.get("downloader/request_count", 0) + stats.get("newsarchive/skipped/bad_url", 0)
-        if attempted and not stats.get("newsarchive/warc/responses"):
-            self.exitcode = EXIT_NOTHING_ARCHIVED
+        self.exitcode = exit_status(crawler.stats.get_stats() if crawler.stats else {})
 
 
 def _keep_lock_error(failure: Failure, errors: list[BaseException]) -> Failure | None:
