@@ -73,7 +73,7 @@ class RunLock:
 
     def acquire(self, wait: float = 0.0) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+        handle = open(self.path, "a+", encoding="utf-8")
         deadline = time.monotonic() + wait
         told = False
         while True:

@@ -114,7 +114,7 @@ def _complete_records(path: Path) -> list[_Record]:
                     pass
                 if getattr(record.raw_stream, "limit", 0):  # shorter than its Content-Length
                     break
-            except Exception:  # noqa: BLE001 - anything unreadable ends the good part
+            except Exception:
                 break
             records.append(_Record(start, end, record.rec_type, record.rec_headers.get_header("WARC-Record-ID")))
     return records

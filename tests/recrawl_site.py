@@ -41,7 +41,7 @@ class VersionedHandler(QuietHandler):
     /plain/ come after the seconds in delay.txt, when there is one.
     Requests are appended to requests.log in the folder (path and conditional headers)."""
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib's name
+    def do_GET(self) -> None:
         root = Path(self.directory)
         path = root / self.path.split("?")[0].lstrip("/")
         with open(root / "requests.log", "a", encoding="utf-8") as log:
