@@ -26,13 +26,21 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def run_spider(spider: str, overrides: dict[str, Any], **spider_args: str) -> dict[str, Any]:
-    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats."""
+    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats.
+    Exits with EXIT_LOCKED when another run holds the archive folder."""
     from scrapy.crawler import CrawlerProcess
+
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
 
     process = CrawlerProcess(project_settings(overrides))
     crawler = process.create_crawler(spider)
-    process.crawl(crawler, **spider_args)
+    locked: list[BaseException] = []
+    running = process.crawl(crawler, **spider_args)
+    running.addErrback(lambda failure: locked.append(failure.value) if failure.check(ArchiveLocked) else failure)
     process.start()
+    if locked:
+        click.echo(str(locked[0]), err=True)
+        sys.exit(EXIT_LOCKED)
     return crawler.stats.get_stats() if crawler.stats else {}
 
 

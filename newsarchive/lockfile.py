@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -31,7 +30,6 @@ class Holder:
     pid: int
     host: str
     started: float  # epoch seconds
-    command: str = ""
 
     def describe(self) -> str:
         moment = datetime.fromtimestamp(self.started, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -46,7 +44,7 @@ class ArchiveLocked(RuntimeError):
         waited_text = f" after waiting {waited:g}s" if waited else ""
         super().__init__(
             f"Archive folder {directory} is in use by another newsarchive run ({who}){waited_text}; "
-            "exiting. Set NEWSARCHIVE_LOCK_WAIT=SECONDS to wait for it instead."
+            "exiting. To wait for it instead: -s NEWSARCHIVE_LOCK_WAIT=SECONDS (newsarchive recover: --wait SECONDS)."
         )
         self.holder = holder
 
@@ -59,7 +57,7 @@ def _read_holder(handle: IO[str]) -> Holder | None:
     try:
         return Holder(**json.loads(text))
     except (ValueError, TypeError):
-        return Holder(pid=0, host="?", started=0.0, command=text[:200])
+        return Holder(pid=0, host="?", started=0.0)
 
 
 class RunLock:
@@ -91,7 +89,7 @@ class RunLock:
                     told = True
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         self.previous = _read_holder(handle)
-        me = Holder(os.getpid(), socket.gethostname(), time.time(), " ".join(sys.argv)[:500])
+        me = Holder(os.getpid(), socket.gethostname(), time.time())
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps(asdict(me)) + "\n")

@@ -130,7 +130,8 @@ def _read_rows(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
                 rows.append((line, None))
                 continue
             try:
-                rows.append((line, json.loads(line)))
+                row = json.loads(line)
+                rows.append((line, row if isinstance(row, dict) else None))
             except json.JSONDecodeError:
                 rows.append((line, None))
     return rows
@@ -140,9 +141,12 @@ def _confirm(state: CrawlState | None, rows: list[dict[str, Any]]) -> int:
     """Articles with a sidecar line are done, whatever the dead run told the state."""
     if state is None:
         return 0
+    confirmed = 0
     for row in rows:
-        state.mark_done(row["warc_record_id"], [u for u in (row.get("url"), row.get("final_url")) if u])
-    return len(rows)
+        if isinstance(row, dict) and isinstance(row.get("warc_record_id"), str):
+            state.mark_done(row["warc_record_id"], [u for u in (row.get("url"), row.get("final_url")) if u])
+            confirmed += 1
+    return confirmed
 
 
 def recover_file(root: Path, open_path: Path, state: CrawlState | None, report: RecoveryReport) -> None:
@@ -193,8 +197,12 @@ def recover(root: Path, state: CrawlState | None = None, since: float | None = N
     also confirms the articles of sidecars written since then. Call it only while holding the lock."""
     report = RecoveryReport()
     for open_path in sorted(root.rglob("*" + OPEN_SUFFIX)):
-        if open_path.is_file() and ".warc" in open_path.name:
+        if not open_path.is_file():
+            continue
+        if open_path.name.endswith(".warc.gz" + OPEN_SUFFIX):
             recover_file(root, open_path, state, report)
+        else:  # not written by us (we write record-by-record gzip only): never guess
+            logger.warning("Recovery: leaving %s alone (not a .warc.gz.open file)", open_path)
     if since is not None and state is not None:
         done = {sidecar_path(item.path) for item in report.files}
         for sidecar in iter_sidecars(root):
