@@ -101,7 +101,8 @@ class ArticlePipeline:
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
-            self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
+            if not self.archive.closed:
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
         article = self._drop_site_boilerplate(item.final_url, article)
         if self.archive.closed:
