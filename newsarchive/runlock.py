@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 
 from scrapy import signals
@@ -34,6 +35,9 @@ class ArchiveLock:
             archive.close()
             raise
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+        # A crawl that fails to start (a bad setting in a later component) never stops its engine;
+        # it has written nothing, so it lets go as a finished run would. A killed run cannot, by design.
+        atexit.register(self.lock.release)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveLock:
