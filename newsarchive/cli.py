@@ -26,13 +26,21 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def run_spider(spider: str, overrides: dict[str, Any], **spider_args: str) -> dict[str, Any]:
-    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats."""
+    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats.
+    Exits with EXIT_LOCKED when another run holds the archive folder."""
     from scrapy.crawler import CrawlerProcess
+
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
 
     process = CrawlerProcess(project_settings(overrides))
     crawler = process.create_crawler(spider)
-    process.crawl(crawler, **spider_args)
+    locked: list[BaseException] = []
+    running = process.crawl(crawler, **spider_args)
+    running.addErrback(lambda failure: locked.append(failure.value) if failure.check(ArchiveLocked) else failure)
     process.start()
+    if locked:
+        click.echo(str(locked[0]), err=True)
+        sys.exit(EXIT_LOCKED)
     return crawler.stats.get_stats() if crawler.stats else {}
 
 
@@ -104,11 +112,14 @@ def run_demo(directory: Path) -> None:
               help="A setting (NEWSARCHIVE_EXTRACT_*, NEWSARCHIVE_MIN_WORDS, NEWSARCHIVE_BOILERPLATE_*).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Extraction processes (0: one per core).")
-def reextract(directory: Path, settings: tuple[str, ...], workers: int) -> None:
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a running crawl to release the folder's lock.")
+def reextract(directory: Path, settings: tuple[str, ...], workers: int, wait: float) -> None:
     """Rebuild the sidecars' text and metadata from the WARCs in DIRECTORY, offline."""
     from newsarchive.boilerplate import BoilerplateSettings
     from newsarchive.extraction import ExtractionOptions
-    from newsarchive.reextract import reextract as run_reextract
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
+    from newsarchive.reextract import reextract_folder
 
     merged = project_settings(parse_settings(settings))
     try:
@@ -116,8 +127,14 @@ def reextract(directory: Path, settings: tuple[str, ...], workers: int) -> None:
         learning = BoilerplateSettings.from_settings(merged)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-s") from None
-    result = run_reextract(directory, options, min_docs=learning.min_docs, learn=learning.enabled,
-                           workers=workers or os.cpu_count() or 1)
+    try:
+        recovered, result = reextract_folder(directory, options, min_docs=learning.min_docs, learn=learning.enabled,
+                                             workers=workers or os.cpu_count() or 1, wait=wait)
+    except ArchiveLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
+    for line in recovered:
+        click.echo(f"Recovered first: {line}")
     click.echo(f"Re-extracted {result.rows} rows in {result.sidecars} sidecars: {result.changed} changed, "
                f"{result.dropped} dropped (no article text), {result.unreadable} unreadable, "
                f"{result.blocks_removed} recurring blocks removed")
@@ -141,6 +158,26 @@ def eval_extract(dataset: Path, output: Path | None) -> None:
     click.echo(format_report(report_))
     if output is not None:
         click.echo(f"Predictions written to {output}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a running crawl to release the folder's lock.")
+def recover(directory: Path, wait: float) -> None:
+    """Finish what a killed crawl left in DIRECTORY (a crawl also does this at start, by itself)."""
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
+    from newsarchive.recovery import recover_folder
+
+    try:
+        report = recover_folder(directory, wait)
+    except ArchiveLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
+    if not report.files:
+        click.echo(f"Nothing to recover in {directory}: no unfinished WARC file.")
+    for line in report.lines():
+        click.echo(line)
 
 
 if __name__ == "__main__":

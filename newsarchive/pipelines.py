@@ -26,6 +26,7 @@ from newsarchive.boilerplate import BlockStats, BoilerplateSettings, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
 from newsarchive.items import FetchedPage
+from newsarchive.state import CrawlState
 from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "text": article.text,
         "word_count": article.word_count,
         "source": hints.get("source"),
+        "supersedes": page.supersedes,
         "extractor": extractor_info(),
     }
 
@@ -127,6 +129,8 @@ class ArticlePipeline:
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
+            if not self.archive.closed:
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
         if self.blocks is None:
             return self._write(item, article)
@@ -144,10 +148,9 @@ class ArticlePipeline:
         return {"url": item.url, "final_url": item.final_url, "held_for": site}
 
     # -- statistics kept in the crawl state, so each run starts from what earlier runs learned ---------
-    def _store(self) -> Any:
-        """The crawl state if it can keep counters (``add_counts``/``counts``), else None."""
-        state = getattr(self.archive, "state", None)
-        return state if state is not None and hasattr(state, "add_counts") and hasattr(state, "counts") else None
+    def _store(self) -> CrawlState | None:
+        """The crawl state (its named counters keep the statistics), unless the archive is closed."""
+        return None if self.archive.closed else self.archive.state
 
     def _load_site(self, site: str) -> None:
         if site in self.loaded_sites or self.blocks is None:
@@ -184,6 +187,7 @@ class ArticlePipeline:
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
         self.archive.sidecars.write(row)
+        self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row
 

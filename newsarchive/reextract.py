@@ -200,3 +200,29 @@ def write_atomically(path: Path, rows: list[dict[str, Any]]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def reextract_folder(directory: Path, options: ExtractionOptions | None = None, min_docs: int = 3,
+                     learn: bool = True, workers: int = 1, wait: float = 0.0) -> tuple[list[str], ReextractReport]:
+    """``newsarchive reextract DIR``: ``reextract`` under the folder's run lock, so that no crawl
+    appends to a sidecar while it is rewritten. Files a killed crawl left are recovered first, as the
+    next crawl would (returned as lines to print). Raises ``ArchiveLocked`` while a crawl runs."""
+    from newsarchive.lockfile import RunLock
+    from newsarchive.recovery import recover
+    from newsarchive.state import open_state
+    from newsarchive.warc_writer import OPEN_SUFFIX
+
+    lock = RunLock(directory)
+    lock.acquire(wait)
+    try:
+        recovered: list[str] = []
+        if lock.previous is not None or any(directory.rglob("*" + OPEN_SUFFIX)):
+            state = open_state(directory)
+            try:
+                recovery = recover(directory, state, since=lock.previous.started if lock.previous else None)
+            finally:
+                state.close()
+            recovered = recovery.lines()
+        return recovered, reextract(directory, options, min_docs=min_docs, learn=learn, workers=workers)
+    finally:
+        lock.release()
