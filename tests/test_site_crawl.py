@@ -238,3 +238,21 @@ def test_statistics_kept_in_the_crawl_state_clean_the_next_runs_first_pages(host
         assert fold(info["quoted"]) in fold(rows[page_url(hosts, "magazine", page)]["text"])
     assert second.stats()["newsarchive/boilerplate/sites_loaded"] == 1
     assert check_warc(tmp_path).returncode == 0
+
+
+def test_reextract_waits_for_no_crawl(crawl: CrawlResult, guard_dir: Path, tmp_path: Path) -> None:
+    """While a crawl holds the folder's lock, reextract rewrites nothing and exits 3."""
+    from newsarchive.lockfile import RunLock
+
+    archive = tmp_path / "archive"
+    shutil.copytree(crawl.archive, archive)
+    before = digests(archive, "*.jsonl")
+    lock = RunLock(archive)
+    lock.acquire()
+    try:
+        result = run_reextract(archive, guard_dir)
+    finally:
+        lock.release()
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "in use" in result.stderr or "lock" in result.stderr.lower()
+    assert digests(archive, "*.jsonl") == before
