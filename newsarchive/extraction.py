@@ -61,16 +61,28 @@ class ExtractionOptions:
         bias = str(settings.get("NEWSARCHIVE_EXTRACT_BIAS", "balanced")).lower()
         if bias not in ("balanced", "precision", "recall"):
             raise ValueError(f"NEWSARCHIVE_EXTRACT_BIAS must be balanced, precision or recall, got {bias!r}")
+
+        def flag(name: str, default: bool) -> bool:
+            try:
+                return settings.getbool(name, default)
+            except ValueError:
+                raise ValueError(f"{name} must be true or false, got {settings.get(name)!r}") from None
+
+        try:
+            min_words = settings.getint("NEWSARCHIVE_MIN_WORDS", 20)
+        except ValueError:
+            raise ValueError(f"NEWSARCHIVE_MIN_WORDS must be a whole number, got "
+                             f"{settings.get('NEWSARCHIVE_MIN_WORDS')!r}") from None
         return cls(
             favor_precision=bias == "precision",
             favor_recall=bias == "recall",
-            include_comments=settings.getbool("NEWSARCHIVE_EXTRACT_COMMENTS", False),
-            include_tables=settings.getbool("NEWSARCHIVE_EXTRACT_TABLES", True),
-            include_links=settings.getbool("NEWSARCHIVE_EXTRACT_LINKS", False),
-            fast=settings.getbool("NEWSARCHIVE_EXTRACT_FAST", True),
-            min_words=settings.getint("NEWSARCHIVE_MIN_WORDS", 20),
+            include_comments=flag("NEWSARCHIVE_EXTRACT_COMMENTS", False),
+            include_tables=flag("NEWSARCHIVE_EXTRACT_TABLES", True),
+            include_links=flag("NEWSARCHIVE_EXTRACT_LINKS", False),
+            fast=flag("NEWSARCHIVE_EXTRACT_FAST", True),
+            min_words=min_words,
             drop_selectors=tuple(settings.getlist("NEWSARCHIVE_EXTRACT_DROP_SELECTORS")),
-            clean_structure=settings.getbool("NEWSARCHIVE_EXTRACT_CLEAN", True),
+            clean_structure=flag("NEWSARCHIVE_EXTRACT_CLEAN", True),
         )
 
 

@@ -158,7 +158,7 @@ def _rewrite(path: Path, spool: Path, stats: BlockStats | None, report: Reextrac
                 report.blocks_removed += len(article.paragraphs) - len(kept)
                 article = article.with_paragraphs(kept)
         new = updated_row(row, article)
-        report.changed += new != row
+        report.changed += any(new.get(name) != row.get(name) for name in TEXT_FIELDS)  # text or metadata
         out.append(new)
     report.rows += len(rows)
     report.sidecars += 1

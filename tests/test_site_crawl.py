@@ -256,3 +256,12 @@ def test_reextract_waits_for_no_crawl(crawl: CrawlResult, guard_dir: Path, tmp_p
     assert result.returncode == 3, result.stdout + result.stderr
     assert "is in use by another newsarchive run" in result.stderr
     assert digests(archive, "*.jsonl") == before
+
+
+def test_reextract_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "newsarchive.cli", "reextract", str(tmp_path),
+                             "-s", "NEWSARCHIVE_MIN_WORDS=many"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "NEWSARCHIVE_MIN_WORDS must be a whole number, got 'many'" in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing touched, not even a lock file
