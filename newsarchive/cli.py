@@ -38,15 +38,15 @@ def demo(directory: Path) -> None:
 
     from newsarchive.siteserver import serve_folder
 
-    urls_file = DEMO_SITE / "urls.txt"
     with serve_folder(DEMO_SITE) as base_url:
-        urls = [base_url + "/" + line.strip() for line in urls_file.read_text().splitlines() if line.strip()]
-        click.echo(f"Serving the demo site at {base_url}; archiving {len(urls)} pages into {directory}/")
+        feed = base_url + "/feed.rss"
+        click.echo(f"Serving the demo site at {base_url}; archiving the articles its feed lists "
+                   f"({feed}) into {directory}/")
         settings = project_settings({"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False,
-                                     "LOG_LEVEL": "WARNING"})
+                                     "LOG_LEVEL": "ERROR", "NEWSARCHIVE_CONTACT": base_url + "/"})
         process = CrawlerProcess(settings)
-        crawler = process.create_crawler("article")
-        process.crawl(crawler, url=",".join(urls))
+        crawler = process.create_crawler("feed")
+        process.crawl(crawler, url=feed)
         process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     archived = stats.get("newsarchive/warc/responses", 0)
@@ -56,7 +56,8 @@ def demo(directory: Path) -> None:
         click.echo(f"  {path}")
     for path in sorted(directory.rglob("*.jsonl")):
         click.echo(f"  {path}")
-    click.echo("Next: scrapy crawl article -a url=https://… archives a page of your choice (README).")
+    click.echo("Next: scrapy crawl feed -a url=https://…/feed.rss archives the articles of a feed of your "
+               "choice; see the README for the sitemap and site spiders.")
     sys.exit(0 if archived else 1)
 
 

@@ -1,15 +1,15 @@
 """Scrapy settings for newsarchive; every NEWSARCHIVE_* setting is documented in the README."""
 
-from newsarchive import __version__
-
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["newsarchive.spiders"]
 NEWSPIDER_MODULE = "newsarchive.spiders"
 COMMANDS_MODULE = "newsarchive.commands"
 
-# Politeness: obey robots.txt, adapt the pace to the server, identify ourselves.
+# Politeness: obey robots.txt, adapt the pace to the server, identify ourselves (USER_AGENT is composed
+# from NEWSARCHIVE_CONTACT by the Politeness add-on), wait as long as Retry-After says.
 ROBOTSTXT_OBEY = True
-USER_AGENT = f"newsarchive/{__version__} (+https://github.com/newsarchive/newsarchive)"
+ADDONS = {"newsarchive.politeness.Politeness": 0}
+DOWNLOADER_MIDDLEWARES = {"newsarchive.retry_after.RetryAfterMiddleware": 560}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
