@@ -50,7 +50,7 @@ def parse_date(value: str | None) -> str | None:
         return None
     value = value.strip()
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        return datetime.fromisoformat(value).isoformat()
     except ValueError:
         pass
     try:

@@ -25,7 +25,8 @@ DOCUMENT_TYPES = frozenset({
     "application/vnd.apple.mpegurl", "application/dash+xml", "application/x-mpegurl",
 })
 _PAGINATION = re.compile(
-    r"(?:[?&](?:page|paged|p|pg|seite|pagina|start|offset)=\d+)|(?:/(?:page|seite|pagina)/?\d+/?$)", re.I
+    r"(?:[?&](?:page|paged|p|pg|seite|pagina|start|offset)=\d+)|(?:/(?:page|seite|pagina)/?\d+/?$)",
+    re.IGNORECASE,
 )
 _DATE_PATH = re.compile(r"/(?:19|20)\d{2}/(?:0?[1-9]|1[0-2])(?:/|$)")
 _LONG_NUMBER = re.compile(r"\d{4,}")

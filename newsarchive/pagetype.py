@@ -25,7 +25,7 @@ MIN_ARTICLE_WORDS = 80  # paragraph words an undeclared page needs to count as a
 MAX_LINK_DENSITY = 0.5  # share of the page's words inside links above which it is an index
 _NEXT_TEXT = re.compile(
     r"^\s*(next( page)?|continue reading|weiter|nächste seite|page suivante|suivant|siguiente|"
-    r"pagina successiva|volgende)\s*[»›>→]*\s*$", re.I,
+    r"pagina successiva|volgende)\s*[»›>→]*\s*$", re.IGNORECASE,
 )
 
 
@@ -59,12 +59,12 @@ def page_kind(response: TextResponse) -> tuple[bool, str]:
     """(is_article, why): the publisher's own markup first, then paragraphs against links."""
     types = _jsonld_types(response)
     if types & ARTICLE_TYPES:
-        return True, "JSON-LD " + sorted(types & ARTICLE_TYPES)[0]
+        return True, "JSON-LD " + min(types & ARTICLE_TYPES)
     og_type = (response.xpath('//meta[@property="og:type"]/@content').get() or "").strip().lower()
     if og_type == "article":
         return True, "og:type=article"
     if types & INDEX_TYPES:
-        return False, "JSON-LD " + sorted(types & INDEX_TYPES)[0]
+        return False, "JSON-LD " + min(types & INDEX_TYPES)
     body = response.xpath("//body")
     all_words = _words(body.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]").getall())
     link_words = _words(body.xpath(".//a//text()").getall())

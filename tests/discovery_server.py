@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from newsarchive.siteserver import serve_folder
@@ -22,11 +23,11 @@ HUGE_SITEMAP_ENTRIES = 100_000
 
 
 class NewsSiteHandler(TrickyHandler):
-    seen: list[tuple[float, str, str]] = []  # (time, path, user agent) of every request, in order
-    busy_served: set[str] = set()
+    seen: ClassVar[list[tuple[float, str, str]]] = []  # (time, path, user agent) of every request, in order
+    busy_served: ClassVar[set[str]] = set()
     lock = threading.Lock()
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib's name
+    def do_GET(self) -> None:
         path = urlsplit(self.path).path
         with self.lock:
             self.seen.append((time.time(), self.path, self.headers.get("User-Agent", "")))

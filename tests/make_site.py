@@ -17,75 +17,75 @@ BASE = "{{BASE}}"
 ARTICLES = {
     "A": ("/news/2026/11/harbour-bridge-reopens-after-repairs.html", "Harbour Bridge Reopens After Repairs",
           "2026-11-20T09:30:00+00:00", "Maria Jensen", "en", [
-              "The Harbour Bridge reopened to traffic on Friday morning, two years after engineers closed it to "
-              "replace corroded cables and resurface the whole of its deck.",
-              "City officials said the repairs came in four percent under budget, largely because the steel for "
-              "the new cables was bought before prices rose last spring.",
-              "Commuters who had spent the closure on ferries and a long detour through the northern tunnel lined "
-              "up before dawn to be among the first to cross the river.",
+              ("The Harbour Bridge reopened to traffic on Friday morning, two years after engineers closed it to "
+              "replace corroded cables and resurface the whole of its deck."),
+              ("City officials said the repairs came in four percent under budget, largely because the steel for "
+              "the new cables was bought before prices rose last spring."),
+              ("Commuters who had spent the closure on ferries and a long detour through the northern tunnel lined "
+              "up before dawn to be among the first to cross the river."),
           ]),
     "B": ("/news/2026/11/night-trains-return-to-coast.html", "Night Trains Return to the Coast",
           "2026-11-21T18:00:00+00:00", "Ahmed Saleh", "en", [
-              "Sleeper trains will run on the coast line again from December, eleven years after the last night "
-              "service was withdrawn by the previous operator of the route.",
-              "The operator has refurbished twelve carriages with two-berth cabins and a small dining car that "
-              "serves breakfast shortly before the morning arrival at the terminus.",
-              "Tickets for the first month sold out within a day, and the operator said it would add a second "
-              "weekly departure if the demand held through the winter.",
+              ("Sleeper trains will run on the coast line again from December, eleven years after the last night "
+              "service was withdrawn by the previous operator of the route."),
+              ("The operator has refurbished twelve carriages with two-berth cabins and a small dining car that "
+              "serves breakfast shortly before the morning arrival at the terminus."),
+              ("Tickets for the first month sold out within a day, and the operator said it would add a second "
+              "weekly departure if the demand held through the winter."),
           ]),
     "D": ("/culture/2026/11/museum-opens-new-wing.html", "Museum Opens a New Wing for Maritime History",
           "2026-11-22T10:00:00+00:00", "Lena Park", "en", [
-              "The city museum opened its new maritime wing on Saturday, with three halls of ship models, charts "
-              "and instruments lent by families of former harbour pilots.",
-              "Curators spent four years restoring a lighthouse lens that now turns slowly in the central hall, "
-              "lit from below so that visitors can follow the path of its beam.",
-              "Entry to the new wing is free for residents during its first month, after which the usual museum "
-              "ticket will cover it on every day of the week.",
+              ("The city museum opened its new maritime wing on Saturday, with three halls of ship models, charts "
+              "and instruments lent by families of former harbour pilots."),
+              ("Curators spent four years restoring a lighthouse lens that now turns slowly in the central hall, "
+              "lit from below so that visitors can follow the path of its beam."),
+              ("Entry to the new wing is free for residents during its first month, after which the usual museum "
+              "ticket will cover it on every day of the week."),
           ]),
     "E": ("/news/2020/03/old-story-from-the-archive.html", "Old Story From the Archive",
           "2020-03-01T08:00:00+00:00", "Tomas Okafor", "en", [
-              "This story was published years ago and stays online in the archive, where readers still find it "
-              "through searches about the old ferry terminal and its demolition.",
-              "The terminal was demolished in the spring after a long debate in the council about whether its "
-              "brick hall could be kept as a market for local producers.",
-              "In the end the hall was taken down brick by brick and stored, and the bricks were later used to "
-              "build the new visitor centre beside the marina on the east side.",
+              ("This story was published years ago and stays online in the archive, where readers still find it "
+              "through searches about the old ferry terminal and its demolition."),
+              ("The terminal was demolished in the spring after a long debate in the council about whether its "
+              "brick hall could be kept as a market for local producers."),
+              ("In the end the hall was taken down brick by brick and stored, and the bricks were later used to "
+              "build the new visitor centre beside the marina on the east side."),
           ]),
     "F": ("/news/2026/11/ferry-timetable-changes-announced.html", "Ferry Timetable Changes Announced",
           "2026-11-23T07:00:00+00:00", "Maria Jensen", "en", [
-              "The ferry company announced a new winter timetable on Monday, with earlier first sailings on "
-              "weekdays and fewer late crossings on Sunday evenings.",
-              "Passengers who travel to the islands for work welcomed the earlier boats, which will leave the "
-              "main pier at a quarter past six instead of seven o'clock.",
-              "The company said the late Sunday sailings had carried fewer than twenty passengers on average "
-              "last winter, which no longer covered the cost of the crew.",
+              ("The ferry company announced a new winter timetable on Monday, with earlier first sailings on "
+              "weekdays and fewer late crossings on Sunday evenings."),
+              ("Passengers who travel to the islands for work welcomed the earlier boats, which will leave the "
+              "main pier at a quarter past six instead of seven o'clock."),
+              ("The company said the late Sunday sailings had carried fewer than twenty passengers on average "
+              "last winter, which no longer covered the cost of the crew."),
           ]),
     "G": ("/kultur/2026/11/neues-museum-eroeffnet-im-hafen.html", "Neues Museum eröffnet im Hafen",
           "2026-11-22T12:00:00+00:00", "Jonas Weber", "de", [
-              "Im alten Hafenspeicher hat am Samstag ein neues Museum eröffnet, das die Geschichte der Fischerei "
-              "und des Handels in der Stadt über drei Jahrhunderte erzählt.",
-              "Die Ausstellung zeigt Boote, Netze und Werkzeuge, die Familien aus der Umgebung dem Museum in den "
-              "vergangenen Jahren geschenkt haben, und viele alte Fotografien.",
-              "Der Eintritt ist im ersten Monat für alle Besucher frei, danach kostet eine Karte für Erwachsene "
-              "acht Euro und für Kinder und Studenten die Hälfte davon.",
+              ("Im alten Hafenspeicher hat am Samstag ein neues Museum eröffnet, das die Geschichte der Fischerei "
+              "und des Handels in der Stadt über drei Jahrhunderte erzählt."),
+              ("Die Ausstellung zeigt Boote, Netze und Werkzeuge, die Familien aus der Umgebung dem Museum in den "
+              "vergangenen Jahren geschenkt haben, und viele alte Fotografien."),
+              ("Der Eintritt ist im ersten Monat für alle Besucher frei, danach kostet eine Karte für Erwachsene "
+              "acht Euro und für Kinder und Studenten die Hälfte davon."),
           ]),
     "H": ("/news/2026/11/council-approves-budget-plan.html", "Council Approves Budget Plan",
           "2019-05-04T15:00:00+00:00", "Tomas Okafor", "en", [
-              "The council approved the budget plan on Thursday evening after a debate that lasted more than "
-              "six hours and ended with a narrow vote of twenty-one to nineteen.",
-              "The plan raises spending on schools and public transport while cutting the budget for road "
-              "building, which opposition members called short-sighted and unfair.",
-              "The mayor said the plan would be reviewed after a year, once the effects of the new bus lanes "
-              "on traffic in the city centre could be measured properly.",
+              ("The council approved the budget plan on Thursday evening after a debate that lasted more than "
+              "six hours and ended with a narrow vote of twenty-one to nineteen."),
+              ("The plan raises spending on schools and public transport while cutting the budget for road "
+              "building, which opposition members called short-sighted and unfair."),
+              ("The mayor said the plan would be reviewed after a year, once the effects of the new bus lanes "
+              "on traffic in the city centre could be measured properly."),
           ]),
     "I": ("/news/2026/11/bus-lanes-extended-downtown.html", "Bus Lanes Extended Downtown",
           "2026-11-24T09:00:00+00:00", "Lena Park", "en", [
-              "The city extended its bus lanes through the downtown grid on Tuesday, giving buses their own lane "
-              "on four more streets during the morning and evening rush.",
-              "Drivers complained about the loss of parking spaces, but the transport office said the buses "
-              "had become six minutes faster on average on the affected routes.",
-              "Cyclists may use the new lanes as well, which the cycling association called a cheap and welcome "
-              "improvement that should be repeated in the other districts.",
+              ("The city extended its bus lanes through the downtown grid on Tuesday, giving buses their own lane "
+              "on four more streets during the morning and evening rush."),
+              ("Drivers complained about the loss of parking spaces, but the transport office said the buses "
+              "had become six minutes faster on average on the affected routes."),
+              ("Cyclists may use the new lanes as well, which the cycling association called a cheap and welcome "
+              "improvement that should be repeated in the other districts."),
           ]),
 }
 CORRECTION = ("Correction: an earlier version of this article misstated how long the bridge was closed for "
@@ -96,7 +96,7 @@ LISTING_IN_DISGUISE = "/news/all-the-latest-stories-today.html"
 
 
 def article_page(key: str) -> str:
-    path, title, date, author, lang, paragraphs = ARTICLES[key]
+    _path, title, date, author, lang, paragraphs = ARTICLES[key]
     ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": title, "datePublished": date,
           "author": {"@type": "Person", "name": author}}
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
@@ -116,14 +116,14 @@ def article_page(key: str) -> str:
 
 def long_read(page: int) -> str:
     """A two-page article that names neither date nor author: the feed's hints fill them in."""
-    texts = {1: ["The city's water comes from three reservoirs in the hills, and the oldest of them was dug by "
-                 "hand more than a century ago by workers who lived in camps beside the valley.",
-                 "Engineers now watch the reservoirs from a control room in the old pumping station, where "
-                 "screens show levels, flows and the quality of the water every few minutes."],
-             2: ["On the second page of this long read, we follow the pipes from the treatment works under the "
-                 "river to the taps of the old town, where some mains are still made of cast iron.",
-                 "Replacing those mains will take another ten years, the utility says, and will close streets "
-                 "in the old town one block at a time so that shops can stay open."]}[page]
+    texts = {1: [("The city's water comes from three reservoirs in the hills, and the oldest of them was dug by "
+                 "hand more than a century ago by workers who lived in camps beside the valley."),
+                 ("Engineers now watch the reservoirs from a control room in the old pumping station, where "
+                 "screens show levels, flows and the quality of the water every few minutes.")],
+             2: [("On the second page of this long read, we follow the pipes from the treatment works under the "
+                 "river to the taps of the old town, where some mains are still made of cast iron."),
+                 ("Replacing those mains will take another ten years, the utility says, and will close streets "
+                 "in the old town one block at a time so that shops can stay open.")]}[page]
     nav = ('<link rel="next" href="/news/the-long-read-city-water-2.html">' if page == 1 else "")
     more = ('<p class="pager"><a href="/news/the-long-read-city-water-2.html">Next page</a></p>' if page == 1
             else '<p class="pager"><a href="/news/the-long-read-city-water.html">Previous page</a></p>')
@@ -155,8 +155,8 @@ def link(key: str) -> tuple[str, str]:
 
 
 def rss_item(url: str, title: str, date: str | None = None, author: str | None = None) -> str:
-    from email.utils import format_datetime
     from datetime import datetime
+    from email.utils import format_datetime
 
     parts = [f"<title>{html.escape(title)}</title>", f"<link>{BASE}{html.escape(url)}</link>"]
     if date:
@@ -172,7 +172,7 @@ def rss(items: list[str], title: str = "The Test Herald") -> str:
 
 
 def news_url(key: str, name: str = "The Test Herald") -> str:
-    path, title, date, _, lang, _ = ARTICLES[key]
+    path, _title, date, _, lang, _ = ARTICLES[key]
     return (f"<url><loc>{BASE}{path}</loc><news:news><news:publication><news:name>{name}</news:name>"
             f"<news:language>{lang}</news:language></news:publication>"
             f"<news:publication_date>{date}</news:publication_date><news:title>{html.escape(ARTICLES[key][1])}"
@@ -180,7 +180,7 @@ def news_url(key: str, name: str = "The Test Herald") -> str:
 
 
 LAUGHS = "".join(
-    f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)
+    f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
 )
 BOMB_DTD = f'<!DOCTYPE ROOTNAME [<!ENTITY lol0 "lol">{LAUGHS}]>'
 
@@ -230,7 +230,7 @@ def main() -> None:
         rss_item("/news/", "News front"), rss_item("/tag/transport/", "Transport"),
     ]))
     entries = "\n".join(
-        f'<entry{" xml:lang=%s" % chr(34) + ARTICLES[k][4] + chr(34) if k == "G" else ""}>'
+        f'<entry{f" xml:lang={chr(34)}" + ARTICLES[k][4] + chr(34) if k == "G" else ""}>'
         f"<title>{html.escape(ARTICLES[k][1])}</title><id>tag:test,2026:{k}</id>"
         f'<link rel="alternate" type="text/html" href="{BASE}{ARTICLES[k][0]}"/>'
         f"<published>{ARTICLES[k][2]}</published><updated>{ARTICLES[k][2]}</updated>"

@@ -34,6 +34,7 @@ class Command(ScrapyCrawlCommand):
         if len(args) > 1:
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
         if args[0] == "site" and not opts.spargs.get("name"):
+            assert self.settings is not None
             print_sites(self.settings)
             return
         assert self.crawler_process is not None

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import scrapy
 from scrapy import signals
@@ -87,13 +87,13 @@ class NewsSpider(scrapy.Spider):
         self.limit = parse_limit(limit)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.discovery = DiscoveryConfig.from_settings(crawler.settings)
         if spider.limit:  # the spider is made before settings freeze: CloseSpider stops at N articles
             crawler.settings.set("CLOSESPIDER_ITEMCOUNT", spider.limit, priority="spider")
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
-        return spider  # type: ignore[return-value]
+        return spider
 
     @property
     def rules(self) -> PageRules:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Self
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -28,14 +28,14 @@ class SiteSpider(DiscoverySpider):
         self.base_url = base_url
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         sites_dir = DiscoveryConfig.from_settings(crawler.settings).sites_dir
         if not spider.site_name:
             listing = "\n".join(describe_sites(sites_dir)) or "(none)"
             raise ValueError(f"give a site: -a name=NAME. Configured sites:\n{listing}")
         spider.configure(find_site(spider.site_name, sites_dir, spider.base_url))
-        return spider  # type: ignore[return-value]
+        return spider
 
     def configure(self, site: SiteConfig) -> None:
         self.site = site
