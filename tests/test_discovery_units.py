@@ -12,10 +12,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
 
+from newsarchive import __version__
+from newsarchive.config import SettingError
+from newsarchive.discovery_config import DiscoveryConfig
 from newsarchive.feeds import NotAFeed, parse_date, parse_feed
 from newsarchive.links import LinkKind, classify, clean_link, is_media_type
 from newsarchive.pagetype import continues, next_page_url, page_kind
+from newsarchive.politeness import user_agent
 from newsarchive.retry_after import retry_after_seconds
 from newsarchive.safexml import UnsafeXML, declared_entities, xml_parser
 from newsarchive.sitemaps import NotASitemap, iter_entries, open_sitemap
@@ -171,3 +176,15 @@ def test_site_configs(tmp_path: Path) -> None:
             load_site(bad)
     bad.write_text('feeds = ["/feed.rss"]')
     assert load_site(bad, base_url="http://127.0.0.1:8000").feeds == ("http://127.0.0.1:8000/feed.rss",)
+
+
+def test_discovery_settings_fail_with_their_name() -> None:
+    assert DiscoveryConfig.from_settings(Settings({"NEWSARCHIVE_CONTACT": "mailto:me@example.org"})).contact
+    for name, value, message in [
+        ("NEWSARCHIVE_CONTACT", "call me", "NEWSARCHIVE_CONTACT must be an http(s):// or mailto: URL"),
+        ("NEWSARCHIVE_SITEMAP_MAX_URLS", "0", "NEWSARCHIVE_SITEMAP_MAX_URLS must be > 0"),
+        ("NEWSARCHIVE_RETRY_AFTER_MAX", "soon", "NEWSARCHIVE_RETRY_AFTER_MAX must be a number"),
+    ]:
+        with pytest.raises(SettingError, match=re.escape(message)):
+            DiscoveryConfig.from_settings(Settings({name: value}))
+    assert user_agent("https://me.example.org/bot") == f"newsarchive/{__version__} (+https://me.example.org/bot)"
