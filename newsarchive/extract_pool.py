@@ -35,7 +35,9 @@ def _init_worker(options: ExtractionOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
 
 
-def _extract_in_worker(html: str, url: str, drop_selectors: tuple[str, ...] = ()) -> tuple[int, ExtractedArticle | None]:
+def _extract_in_worker(
+    html: str, url: str, drop_selectors: tuple[str, ...] = ()
+) -> tuple[int, ExtractedArticle | None]:
     options = _worker_options
     if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
         base = options or ExtractionOptions()

@@ -7,7 +7,6 @@ pipeline adds the conversion record and the sidecar row, and returns the row as 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -15,6 +14,7 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.archive import Archive
 from newsarchive.article_filter import article_language, drop_reason
+from newsarchive.boilerplate import BlockStats, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
 from newsarchive.items import FetchedPage
@@ -78,6 +78,11 @@ class ArticlePipeline:
         )
         self.limit = crawler.settings.getint("CLOSESPIDER_ITEMCOUNT")  # set by `-a limit=N`
         self.written = 0
+        # Site-level boilerplate: learned from every page of this crawl, applied once a site has
+        # enough pages (see newsarchive.boilerplate). Kept in memory until the crawl state persists it.
+        self.blocks: BlockStats | None = None
+        if crawler.settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True):
+            self.blocks = BlockStats(min_docs=crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -95,19 +100,20 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.error("Extraction failed for %s: %s (page is archived)", url, exc)
             raise DropItem(f"extraction failed: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - a bug in extraction must not stop the crawl
+        except Exception as exc:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.exception("Extraction raised for %s (page is archived)", url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
 
     async def join_pages(self, item: FetchedPage, article: ExtractedArticle) -> ExtractedArticle:
         """A multi-page article's text: the first page's, then each later page's, in order."""
-        texts = [article.text]
+        paragraphs = list(article.paragraphs or article.text.splitlines())
         for part in item.more_pages:
             more = await self.extract(part.html, part.final_url, item.rules.drop_selectors)
             if more is not None:
-                texts.append(more.text)
-        return replace(article, text="\n".join(texts))
+                more = self._drop_site_boilerplate(part.final_url, more)
+                paragraphs += list(more.paragraphs or more.text.splitlines())
+        return article.with_paragraphs(paragraphs)
 
     def check_limit(self) -> None:
         """`-a limit=N`: once N articles are written, later ones are dropped (the crawl is closing)."""
@@ -129,6 +135,7 @@ class ArticlePipeline:
             self.stats.inc_value(f"newsarchive/dropped/{reason}")
             logger.info("Not keeping %s: %s (page is archived)", item.final_url, reason.replace("_", " "))
             raise DropItem(reason, log_level="INFO")
+        article = self._drop_site_boilerplate(item.final_url, article)
         if item.more_pages:
             article = await self.join_pages(item, article)
         self.check_limit()
@@ -140,3 +147,14 @@ class ArticlePipeline:
         self.written += 1
         self.stats.inc_value("newsarchive/articles")
         return row
+
+    def _drop_site_boilerplate(self, url: str, article: ExtractedArticle) -> ExtractedArticle:
+        if self.blocks is None or not article.paragraphs:
+            return article
+        site = site_of(url)
+        self.blocks.observe(site, url, article.paragraphs)
+        kept = self.blocks.filter(site, article.paragraphs)
+        if not kept or len(kept) == len(article.paragraphs):
+            return article  # never empty an article on statistics alone
+        self.stats.inc_value("newsarchive/boilerplate/blocks_removed", len(article.paragraphs) - len(kept))
+        return article.with_paragraphs(kept)

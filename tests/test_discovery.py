@@ -21,8 +21,8 @@ from tests.discovery_server import NewsSiteHandler, serve_news_site
 from tests.helpers import REPO, CrawlResult, check_warc, read_records, read_sidecars, scrapy_crawl
 from tests.make_site import ARTICLES, CORRECTION, LONG_READ, LONG_READ_2
 
-A, B, D, E, F, G, H, I = (ARTICLES[k][0] for k in "ABDEFGHI")
-BUSY_I = "/busy" + I
+A, B, D, E, F, G, H, BUS_LANES = (ARTICLES[k][0] for k in "ABDEFGHI")
+BUSY_I = "/busy" + BUS_LANES
 PRIVATE = "/private/secret-plan-revealed.html"
 MEDIA = ["/files/annual-report-2026.pdf", "/video/harbour-bridge-drone-flight.mp4",
          "/media/clip-harbour-bridge-opening"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Self
 
@@ -164,7 +164,7 @@ class NewsSpider(scrapy.Spider):
             final_url=response.url,
             status=response.status,
             content_type=kind or "text/html",
-            fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            fetched_at=record.warc_date.split(".")[0].rstrip("Z") + "Z",  # the capture's own time
             html=response.text,
             record=record,
             hints=hints,
@@ -207,7 +207,7 @@ class NewsSpider(scrapy.Spider):
         if page is None:
             yield self.joined(pages)
             return
-        yield from self.follow_pages(response, pages + [page])
+        yield from self.follow_pages(response, [*pages, page])
 
     def next_page_failed(self, failure: Any) -> Iterator[Any]:
         """A later page failed: the article is kept with the pages that were fetched."""
