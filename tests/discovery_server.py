@@ -1,7 +1,7 @@
 """The loopback news site of the discovery tests: tests/pages/site/ served at the server root (so its
 robots.txt is the site's), feeds and sitemaps with `{{BASE}}` filled in, plus endpoints that only a
-handler can play: a gzipped news sitemap, a huge sitemap, a video without a file extension, and a
-server that answers 429 with Retry-After before it serves a page."""
+handler can play: a gzipped news sitemap, a huge sitemap, a gzip bomb, a video without a file
+extension, and a server that answers 429 with Retry-After before it serves a page."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -36,6 +37,8 @@ class NewsSiteHandler(TrickyHandler):
                            {"Content-Type": "application/x-gzip"})
         elif path == "/malicious/sitemap-huge.xml.gz":
             self.send_body(200, self.huge_sitemap(), {"Content-Type": "application/x-gzip"})
+        elif path == "/malicious/sitemap-gzip-bomb.xml.gz":
+            self.send_body(200, self.gzip_bomb(), {"Content-Type": "application/x-gzip"})
         elif path.startswith("/busy/"):
             with self.lock:
                 first = path not in self.busy_served
@@ -59,6 +62,12 @@ class NewsSiteHandler(TrickyHandler):
 
     def templated(self, file: Path) -> bytes:
         return file.read_bytes().replace(b"{{BASE}}", self.base().encode())
+
+    @staticmethod
+    @cache
+    def gzip_bomb() -> bytes:
+        """About 100 kB on the wire, 100 MB unpacked: more than DOWNLOAD_MAXSIZE (64 MiB)."""
+        return gzip.compress(b'<?xml version="1.0"?><urlset>' + b" " * 100_000_000, compresslevel=9)
 
     @staticmethod
     def huge_sitemap() -> bytes:

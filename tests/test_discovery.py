@@ -63,7 +63,7 @@ def crawl(base: str, archive: Path, spider: str, *args: str, **settings: str) ->
 @pytest.fixture(scope="module")
 def feed_crawl(news_site: str, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     feeds = ["/feed.rss", "/atom.xml", "/rdf.xml", "/wrong-type.txt", "/malicious/billion-laughs.xml",
-             "/malicious/xxe.xml", "/malicious/malformed.xml", "/malicious/not-a-feed.html"]
+             "/malicious/xxe.xml", "/malicious/malformed.xml", "/malicious/not-a-feed.html", "/"]
     return crawl(news_site, tmp_path_factory.mktemp("feed"), "feed",
                  "-a", "url=" + ",".join(news_site + f for f in feeds),
                  NEWSARCHIVE_CONTACT="https://archive.example.org/crawler")
@@ -72,7 +72,7 @@ def feed_crawl(news_site: str, tmp_path_factory: pytest.TempPathFactory) -> Craw
 @pytest.fixture(scope="module")
 def sitemap_crawl(news_site: str, tmp_path_factory: pytest.TempPathFactory) -> Crawl:
     sitemaps = ["/", "/malicious/sitemap-bomb.xml", "/malicious/sitemap-xxe.xml", "/malicious/sitemap-huge.xml.gz",
-                "/malicious/not-a-feed.html"]
+                "/malicious/not-a-feed.html", "/malicious/sitemap-gzip-bomb.xml.gz"]
     return crawl(news_site, tmp_path_factory.mktemp("sitemap"), "sitemap",
                  "-a", "url=" + ",".join(news_site + s for s in sitemaps), "-a", "since=2026-01-01", "-a", "lang=en",
                  NEWSARCHIVE_SITEMAP_MAX_URLS="1000")
@@ -157,6 +157,7 @@ def test_malicious_and_broken_feeds_are_refused_and_counted(feed_crawl: Crawl) -
     assert "Refusing feed " + feed_crawl.base + "/malicious/xxe.xml" in log
     assert "Refusing feed " + feed_crawl.base + "/malicious/billion-laughs.xml" in log
     assert stats["newsarchive/feed/not_a_feed"] == 1
+    assert stats["newsarchive/feed/autodiscovered"] == 1  # the home page names /feed.rss
     assert "not-a-feed.html: not an RSS, RDF or Atom feed" in log
     assert stats["newsarchive/feed/malformed"] == 1 and "malformed.xml is malformed XML" in log
     assert stats["newsarchive/feed/wrong_content_type"] == 1
@@ -205,7 +206,8 @@ def test_malicious_and_huge_sitemaps(sitemap_crawl: Crawl) -> None:
     stats, log = sitemap_crawl.result.stats(), sitemap_crawl.result.log
     assert stats["newsarchive/discovery/unsafe_xml"] == 2
     assert "Refusing sitemap " + sitemap_crawl.base + "/malicious/sitemap-bomb.xml" in log
-    assert stats["newsarchive/sitemap/not_a_sitemap"] == 1
+    assert stats["newsarchive/sitemap/not_a_sitemap"] == 2  # the HTML page and the gzip bomb
+    assert "sitemap-gzip-bomb.xml.gz: not a sitemap (larger than 67108864 bytes unpacked)" in log
     assert stats["newsarchive/sitemap/truncated"] == 1
     assert "lists more than 1000 entries (NEWSARCHIVE_SITEMAP_MAX_URLS)" in log
     assert stats["offsite/filtered"] == 1000  # the huge sitemap's entries are on another host

@@ -174,8 +174,10 @@ def test_site_configs(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(SiteConfigError, match=re.escape(message)):
             load_site(bad)
-    bad.write_text('feeds = ["/feed.rss"]')
-    assert load_site(bad, base_url="http://127.0.0.1:8000").feeds == ("http://127.0.0.1:8000/feed.rss",)
+    bad.write_text('feeds = ["/feed.rss"]\nextra_domains = ["cdn.example.net"]')
+    site = load_site(bad, base_url="http://127.0.0.1:8000")
+    assert site.feeds == ("http://127.0.0.1:8000/feed.rss",)
+    assert site.domains == ["127.0.0.1", "cdn.example.net"]  # becomes the spider's allowed_domains
 
 
 def test_discovery_settings_fail_with_their_name() -> None:
