@@ -18,6 +18,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
+from newsarchive.article_filter import day_of
 from newsarchive.feeds import NotAFeed, parse_feed
 from newsarchive.links import LinkKind, classify, clean_link
 from newsarchive.safexml import UnsafeXML
@@ -146,7 +147,7 @@ class DiscoverySpider(NewsSpider):
     # -- sitemaps ---------------------------------------------------------------------------------
 
     def sitemap_request(self, url: str, depth: int = 0, offsite: bool = False) -> scrapy.Request | None:
-        if site_root(url):
+        if site_root(url) or urlsplit(url).path == "/robots.txt":
             return self.discovery_request(urljoin(url, "/robots.txt"), self.parse_robots,
                                           meta={"allow_offsite": offsite})
         return self.discovery_request(url, self.parse_sitemap, cb_kwargs={"depth": depth},
@@ -203,7 +204,9 @@ class DiscoverySpider(NewsSpider):
             logger.warning("Not following sitemap %s: nested deeper than NEWSARCHIVE_SITEMAP_MAX_DEPTH=%d",
                            url, self.discovery.sitemap_max_depth)
             return None
-        if self.too_old(lastmod):  # unchanged since before `since`: nothing new in it
+        day = day_of(lastmod)
+        if self.since is not None and day is not None and day < self.since:  # nothing new in it
+            self.crawler.stats.inc_value("newsarchive/sitemap/unchanged_since")
             return None
         return self.discovery_request(url, self.parse_sitemap, cb_kwargs={"depth": depth + 1},
                                       meta={"allow_offsite": True})
