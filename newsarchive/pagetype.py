@@ -55,8 +55,9 @@ def _words(texts: list[str]) -> int:
     return sum(len(text.split()) for text in texts)
 
 
-def page_kind(response: TextResponse) -> tuple[bool, str]:
-    """(is_article, why): the publisher's own markup first, then paragraphs against links."""
+def page_kind(response: TextResponse, listed: bool = False) -> tuple[bool, str]:
+    """(is_article, why): the publisher's own markup first, then paragraphs against links. A page that
+    a feed or sitemap `listed` as an entry is only refused on signs of an index, not for being short."""
     types = _jsonld_types(response)
     if types & ARTICLE_TYPES:
         return True, "JSON-LD " + min(types & ARTICLE_TYPES)
@@ -73,7 +74,7 @@ def page_kind(response: TextResponse) -> tuple[bool, str]:
     if len(response.xpath("//article")) >= 3:
         return False, "several <article> teasers"
     paragraph_words = _words(body.xpath(".//p[not(ancestor::a)]//text()[not(ancestor::a)]").getall())
-    if paragraph_words < MIN_ARTICLE_WORDS:
+    if paragraph_words < MIN_ARTICLE_WORDS and not listed:
         return False, f"only {paragraph_words} words of paragraphs"
     return True, f"{paragraph_words} words of paragraphs"
 

@@ -146,6 +146,10 @@ def test_page_kind_and_next_page() -> None:
                            body=(SITE / "news" / "all-the-latest-stories-today.html").read_bytes())
     is_article, why = page_kind(listing)
     assert not is_article and "link density" in why
+    brief = HtmlResponse("http://h/news/a-short-brief.html", body=b"<html><body><h1>Brief</h1>"
+                         b"<p>The council meets on Monday to vote on the new budget.</p></body></html>")
+    assert page_kind(brief) == (False, "only 11 words of paragraphs")
+    assert page_kind(brief, listed=True)[0]  # a feed or sitemap said it is an entry: short is fine
     assert continues("http://h/a/story.html", "http://h/a/story.html?page=2")
     assert continues("http://h/a/story/", "http://h/a/story/2/")
     assert not continues("http://h/a/story.html", "http://h/a/another-story.html")

@@ -176,7 +176,7 @@ class NewsSpider(scrapy.Spider):
         if page is None:
             return
         if response.meta.get(DISCOVERED_META) and isinstance(response, TextResponse):
-            is_article, why = page_kind(response)
+            is_article, why = page_kind(response, listed=hints.get("source") in ("feed", "sitemap"))
             if not is_article:
                 self.crawler.stats.inc_value("newsarchive/skipped/not_article")
                 logger.info("Archived %s, not an article (%s)", response.url, why)
