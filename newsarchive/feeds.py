@@ -132,7 +132,7 @@ def _atom_entry(entry: etree._Element, base_url: str, language: str | None) -> F
 
 def parse_feed(body: bytes, base_url: str) -> Feed:
     """The feed's entries; NotAFeed for anything else, UnsafeXML for entity declarations."""
-    root, errors = parse_xml(body)
+    root, errors = parse_xml(body.lstrip(b" \t\r\n"))  # stray blank lines before <?xml are common
     if root is None:
         raise NotAFeed("not well-formed XML" + (f" ({errors[0]})" if errors else ""))
     kind = FEED_ROOTS.get(local_name(root))

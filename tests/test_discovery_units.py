@@ -67,6 +67,9 @@ def test_not_a_feed() -> None:
         parse_feed(b"<html><body><p>hello</p></body></html>", "http://h/")
     with pytest.raises(NotAFeed):
         parse_feed(b"", "http://h/")
+    stray = b'\n\n<?xml version="1.0"?><rss><channel><item><link>http://h/a-b-c</link></item></channel></rss>'
+    assert [(e.url, parse_feed(stray, "http://h/").errors) for e in parse_feed(stray, "http://h/").entries] == [
+        ("http://h/a-b-c", [])]  # blank lines before <?xml are not worth a warning
     assert parse_date("Fri, 20 Nov 2026 09:30:00 +0100") == "2026-11-20T09:30:00+01:00"
     assert parse_date("2026-11-20") == "2026-11-20T00:00:00" and parse_date("soon") is None
 

@@ -23,7 +23,7 @@ from newsarchive.feeds import NotAFeed, parse_feed
 from newsarchive.links import LinkKind, classify, clean_link
 from newsarchive.safexml import UnsafeXML
 from newsarchive.sitemaps import NotASitemap, iter_entries, open_sitemap, sitemap_body
-from newsarchive.spiders.base import DISCOVERED_META, KIND_META, NewsSpider, content_type
+from newsarchive.spiders.base import DISCOVERED_META, HTML_TYPES, KIND_META, NewsSpider, content_type
 
 logger = logging.getLogger(__name__)
 
@@ -218,21 +218,21 @@ class DiscoverySpider(NewsSpider):
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """An index page (home, section): its article links, and deeper sections within max_depth."""
-        if not isinstance(response, TextResponse) or content_type(response) not in ("text/html",
-                                                                                     "application/xhtml+xml"):
+        kind = content_type(response)
+        if not isinstance(response, TextResponse) or (kind and kind not in HTML_TYPES):
             self.crawler.stats.inc_value("newsarchive/skipped/not_html")
-            logger.warning("Start page %s is not HTML (%s)", response.url, content_type(response))
+            logger.warning("Index page %s is not HTML (%s)", response.url, kind or "no content type")
             return
         depth = int(response.meta.get(DEPTH_META, 0))
         self.crawler.stats.inc_value("newsarchive/discovery/index_pages")
         for link in LinkExtractor(deny_extensions=[], unique=True).extract_links(response):
             url = clean_link(link.url)
-            kind = self.wanted(url)
-            if kind is LinkKind.SECTION:
+            link_kind = self.wanted(url)
+            if link_kind is LinkKind.SECTION:
                 if depth < self.max_depth and (request := self.listing_request(url, depth + 1)) is not None:
                     yield request
                 continue
-            if kind is not None and (request := self.article_request(
+            if link_kind is not None and (request := self.article_request(
                     url, {"source": "link"}, meta={DEPTH_META: depth + 1})) is not None:
                 yield request
 
