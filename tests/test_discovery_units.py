@@ -24,7 +24,7 @@ from newsarchive.politeness import user_agent
 from newsarchive.retry_after import retry_after_seconds
 from newsarchive.safexml import UnsafeXML, declared_entities, xml_parser
 from newsarchive.sitemaps import NotASitemap, iter_entries, open_sitemap
-from newsarchive.sites import PACKAGE_SITES, SiteConfigError, load_site
+from newsarchive.sites import PACKAGE_SITES, SiteConfigError, find_site, load_site
 from tests.make_site import BOMB_DTD
 
 SITE = Path(__file__).parent / "pages" / "site"
@@ -181,6 +181,8 @@ def test_site_configs(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(SiteConfigError, match=re.escape(message)):
             load_site(bad)
+    with pytest.raises(SiteConfigError, match="no site config named 'nope' .*bbc-news"):
+        find_site("nope", tmp_path)
     bad.write_text('feeds = ["/feed.rss"]\nextra_domains = ["cdn.example.net"]')
     site = load_site(bad, base_url="http://127.0.0.1:8000")
     assert site.feeds == ("http://127.0.0.1:8000/feed.rss",)
