@@ -181,7 +181,7 @@ def test_site_configs(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(SiteConfigError, match=re.escape(message)):
             load_site(bad)
-    with pytest.raises(SiteConfigError, match="no site config named 'nope' .*bbc-news"):
+    with pytest.raises(SiteConfigError, match=r"no site config named 'nope' .*bbc-news"):
         find_site("nope", tmp_path)
     bad.write_text('feeds = ["/feed.rss"]\nextra_domains = ["cdn.example.net"]')
     site = load_site(bad, base_url="http://127.0.0.1:8000")
