@@ -170,6 +170,8 @@ def test_user_agent_names_the_contact_and_retry_after_is_honoured(feed_crawl: Cr
     requests = [r for r in read_records(feed_crawl.result.archive) if r.type == "request"]
     agents = {value for r in requests for name, value in r.http_headers if name.lower() == "user-agent"}
     assert agents == {"newsarchive/0.1.0 (+https://archive.example.org/crawler)"}
+    warcinfo = read_records(feed_crawl.result.archive)[0]
+    assert b"http-header-user-agent: newsarchive/0.1.0 (+https://archive.example.org/crawler)" in warcinfo.raw_body
     assert "NEWSARCHIVE_CONTACT is not set" not in feed_crawl.result.log
     busy = sorted(r.headers["WARC-Date"] for r in read_records(feed_crawl.result.archive)
                   if r.type == "response" and r.headers["WARC-Target-URI"].endswith(BUSY_I))
