@@ -126,7 +126,7 @@ def test_feed_spider_archives_exactly_the_feed_articles(feed_crawl: Crawl) -> No
     stats = feed_crawl.result.stats()
     assert stats["newsarchive/feed/parsed"] == 5  # rss, atom, rdf, wrong type, malformed
     assert stats["newsarchive/skipped/media_url"] == 2 and stats["newsarchive/skipped/media_type"] == 1
-    assert stats["offsite/filtered"] == 1
+    assert stats["newsarchive/skipped/offsite"] == 1
 
 
 def test_feed_hints_fill_what_the_page_lacks(feed_crawl: Crawl) -> None:
@@ -212,7 +212,7 @@ def test_malicious_and_huge_sitemaps(sitemap_crawl: Crawl) -> None:
     assert "sitemap-gzip-bomb.xml.gz: not a sitemap (larger than 67108864 bytes unpacked)" in log
     assert stats["newsarchive/sitemap/truncated"] == 1
     assert "lists more than 1000 entries (NEWSARCHIVE_SITEMAP_MAX_URLS)" in log
-    assert stats["offsite/filtered"] == 1000  # the huge sitemap's entries are on another host
+    assert stats["newsarchive/skipped/offsite"] == 1000  # the huge sitemap's entries are on another host
     assert stats["memusage/max"] < 400 * 1024 * 1024
     assert PASSWD_LINE.decode() not in log
     assert not [p for p in sitemap_crawl.requested if "should-never-be-fetched" in p]
