@@ -42,3 +42,4 @@ class FetchedPage:
     hints: dict[str, Any] = field(default_factory=dict)  # from a feed or sitemap: title, date, authors
     rules: PageRules = field(default_factory=PageRules)
     more_pages: list[PagePart] = field(default_factory=list)  # pages 2… of a multi-page article
+    supersedes: str | None = None  # record id of the earlier capture of this article, when it changed

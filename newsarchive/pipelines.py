@@ -57,6 +57,7 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
              "warc_offset": part.record.offset, "warc_length": part.record.length}
             for part in page.more_pages
         ],
+        "supersedes": page.supersedes,
         "extractor": extractor_info(),
     }
 
@@ -129,11 +130,15 @@ class ArticlePipeline:
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
+            if not self.archive.closed:
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
         reason = drop_reason(item, article)
         if reason is not None:
             self.stats.inc_value(f"newsarchive/dropped/{reason}")
             logger.info("Not keeping %s: %s (page is archived)", item.final_url, reason.replace("_", " "))
+            if not self.archive.closed:  # archived and judged: later runs need not fetch it again
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem(reason, log_level="INFO")
         article = self._drop_site_boilerplate(item.final_url, article)
         if item.more_pages:
@@ -145,6 +150,7 @@ class ArticlePipeline:
         row = article_row(item, article, conversion)
         self.archive.sidecars.write(row)
         self.written += 1
+        self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row
 

@@ -18,17 +18,19 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response, TextResponse
 
+from newsarchive.archive import Archive
 from newsarchive.archiver import RECORD_META
 from newsarchive.article_filter import day_of
 from newsarchive.discovery_config import DiscoveryConfig
 from newsarchive.items import FetchedPage, PagePart, PageRules
 from newsarchive.links import is_media_type
 from newsarchive.pagetype import next_page_url, page_kind
+from newsarchive.recrawl import KIND_META, PREVIOUS_META, ArchiveSkip
+from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-KIND_META = "newsarchive_kind"  # "article" or "discovery" (shared convention, see the README)
 DISCOVERED_META = "newsarchive_discovered"  # found by the crawler, not given by the user: judged first
 
 
@@ -147,18 +149,21 @@ class NewsSpider(scrapy.Spider):
             logger.warning("Response for %s was not archived; not extracting it", response.url)
             return None
         kind = content_type(response)
+        redirects = response.meta.get("redirect_urls") or []
         if not isinstance(response, TextResponse) or (kind and kind not in HTML_TYPES):
             self.crawler.stats.inc_value("newsarchive/skipped/not_html")
             logger.info("Archived %s (%s), not an HTML page", response.url, kind or "no content type")
+            self._nothing_to_extract(record, [*redirects, response.url])
             return None
         if not response.body.strip():
             self.crawler.stats.inc_value("newsarchive/skipped/empty")
             logger.info("Archived %s, empty body", response.url)
+            self._nothing_to_extract(record, [*redirects, response.url])
             return None
-        redirects = response.meta.get("redirect_urls") or []
         hints = dict(hints or {})
         if "language" not in hints and (lang := response.xpath("/html/@lang").get()):
             hints["language"] = lang.strip()
+        previous = response.meta.get(PREVIOUS_META)
         return FetchedPage(
             url=redirects[0] if redirects else response.url,
             final_url=response.url,
@@ -169,7 +174,12 @@ class NewsSpider(scrapy.Spider):
             record=record,
             hints=hints,
             rules=self.rules,
+            supersedes=previous.content_record_id if previous is not None else None,
         )
+
+    def _nothing_to_extract(self, record: RecordLocation, urls: list[str]) -> None:
+        """A page with no text to extract is archived all the same: later runs need not fetch it again."""
+        Archive.for_crawler(self.crawler).state.mark_done(record.record_id, urls)
 
     def parse_article(self, response: Response, **hints: Any) -> Iterator[Any]:
         page = self.fetched_page(response, hints)
@@ -224,6 +234,8 @@ class NewsSpider(scrapy.Spider):
     def errback(self, failure: Any) -> Iterable[Any]:
         """Network errors and HTTP errors: logged once and counted; the crawl goes on."""
         request = getattr(failure, "request", None)
+        if failure.check(ArchiveSkip):  # already archived or unchanged: counted where decided
+            return []
         if failure.check(StopDownload):  # a media link, counted when it was stopped
             return []
         if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
