@@ -234,6 +234,19 @@ def test_site_spider_follows_start_pages_feeds_and_rules(site_crawl: Crawl) -> N
     assert "/news/" in site_crawl.requested and "/culture/" in site_crawl.requested
 
 
+def test_site_spider_again_refetches_discovery_pages_only(site_crawl: Crawl, sites_dir: Path) -> None:
+    """The cron case: a second run reads the feed and index pages again, skips what it archived."""
+    assert site_crawl.result.returncode == 0
+    again = crawl(site_crawl.base, site_crawl.result.archive, "site", "-a", "name=test-herald",
+                  NEWSARCHIVE_SITES_DIR=str(sites_dir))
+    assert again.result.returncode == 0, again.result.log[-3000:]
+    assert len(again.rows()) == 5  # the first run's rows, no new ones
+    assert again.result.stats()["newsarchive/skipped/archived"] == 5
+    assert {"/atom.xml", "/", "/news/", "/culture/", "/news/all-the-latest-stories-today.html"} <= set(again.requested)
+    assert not {A, B, D, H, LONG_READ} & set(again.requested)
+    assert check_warc(again.result.archive).returncode == 0
+
+
 def test_site_without_name_lists_sites_and_scrapy_list(sites_dir: Path) -> None:
     listed = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "site", "-s",
                              f"NEWSARCHIVE_SITES_DIR={sites_dir}"], cwd=REPO, capture_output=True, text=True,
