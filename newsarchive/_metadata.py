@@ -312,6 +312,7 @@ def resolve(facts: PageFacts, traf: dict[str, Any], text: str, html: str) -> dic
         "date_published": published,
         "date_modified": modified,
         "language": language or detect_language(text),
+        "language_detected": language is None,
         "sitename": sitename,
         "description": _first(traf.get("description"), facts.meta.get("og:description")),
         "tags": tags,

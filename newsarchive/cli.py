@@ -95,14 +95,16 @@ def demo(directory: Path) -> None:
 def run_demo(directory: Path) -> None:
     from newsarchive.siteserver import serve_folder
 
-    urls_file = DEMO_SITE / "urls.txt"
     with serve_folder(DEMO_SITE) as base_url:
-        urls = [base_url + "/" + line.strip() for line in urls_file.read_text().splitlines() if line.strip()]
-        click.echo(f"Serving the demo site at {base_url}; archiving {len(urls)} pages into {directory}/")
-        overrides = {"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}
-        stats = run_spider("article", overrides, url=",".join(urls))
+        feed = base_url + "/feed.rss"
+        click.echo(f"Serving the demo site at {base_url}; archiving the articles its feed lists "
+                   f"({feed}) into {directory}/")
+        overrides = {"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
+                     "NEWSARCHIVE_CONTACT": base_url + "/"}
+        stats = run_spider("feed", overrides, url=feed)
     report(directory, stats)
-    click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice.")
+    click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice; "
+               "scrapy crawl feed|sitemap|site finds a site's articles by itself (README).")
     sys.exit(0 if stats.get("newsarchive/articles") else 1)
 
 

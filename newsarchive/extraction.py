@@ -101,6 +101,8 @@ class ExtractedArticle:
     canonical_url: str | None
     image: str | None
     text: str
+    #: True when ``language`` was detected from the text because the page declares none.
+    language_detected: bool = False
     #: The body's blocks, in order (``text`` is them joined by newlines); what site-level
     #: boilerplate learning observes and filters.
     paragraphs: tuple[str, ...] = ()

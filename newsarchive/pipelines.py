@@ -22,6 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.archive import Archive
+from newsarchive.article_filter import article_language, drop_reason
 from newsarchive.boilerplate import BlockStats, BoilerplateSettings, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
@@ -30,6 +31,9 @@ from newsarchive.state import CrawlState
 from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
+
+#: The later pages of a multi-page article, extracted: (url, article) in page order.
+Parts = list[tuple[str, ExtractedArticle]]
 
 #: Key under which a site's boilerplate counts are kept in the crawl state.
 STATE_KEY_PREFIX = "boilerplate:"
@@ -56,7 +60,7 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "authors": article.authors or list(hints.get("authors") or []),
         "date_published": article.date_published or hints.get("date_published"),
         "date_modified": article.date_modified,
-        "language": article.language,
+        "language": article_language(page, article),
         "sitename": article.sitename,
         "description": article.description,
         "tags": article.tags,
@@ -64,15 +68,22 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "text": article.text,
         "word_count": article.word_count,
         "source": hints.get("source"),
+        "more_pages": [
+            {"url": part.final_url, "warc_file": part.record.warc_file, "warc_record_id": part.record.record_id,
+             "warc_offset": part.record.offset, "warc_length": part.record.length}
+            for part in page.more_pages
+        ],
         "supersedes": page.supersedes,
         "extractor": extractor_info(),
     }
 
 
 def _without_page(item: FetchedPage) -> FetchedPage:
-    """The item without its page content (extraction is done), to hold it cheaply."""
+    """The item without its pages' content (extraction is done), to hold it cheaply."""
     names = {f.name for f in fields(item)}
-    return replace(item, **{name: type(getattr(item, name))() for name in ("html", "body") if name in names})
+    light = replace(item, **{name: type(getattr(item, name))() for name in ("html", "body") if name in names})
+    light.more_pages = [replace(part, html="") for part in item.more_pages]
+    return light
 
 
 class ArticlePipeline:
@@ -90,6 +101,8 @@ class ArticlePipeline:
             max_in_flight=config.extract_queue,
             options=ExtractionOptions.from_settings(crawler.settings),
         )
+        self.limit = crawler.settings.getint("CLOSESPIDER_ITEMCOUNT")  # set by `-a limit=N`
+        self.written = 0
         # Site-level boilerplate: learned from every page (see newsarchive.boilerplate), applied
         # once a site has enough pages; counts are loaded from and added to the crawl state.
         settings = BoilerplateSettings.from_settings(crawler.settings)
@@ -97,7 +110,7 @@ class ArticlePipeline:
         self.hold = settings.hold if settings.enabled else 0
         self.hold_total = max(settings.hold, settings.hold_total)
         #: site -> articles waiting for the site's statistics; a site absent here is "released".
-        self.site_held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle]]] = OrderedDict()
+        self.site_held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle, Parts]]] = OrderedDict()
         self.released: set[str] = set()
         self.loaded_sites: set[str] = set()
 
@@ -113,35 +126,65 @@ class ArticlePipeline:
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
 
-    async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, FetchedPage):
-            return item
+    async def extract(self, html: str, url: str, drop_selectors: tuple[str, ...]) -> ExtractedArticle | None:
+        """The article on one page; DropItem (counted) when extraction crashes or times out."""
         try:
-            article = await self.pool.extract(item.html, item.final_url)
+            return await self.pool.extract(html, url, drop_selectors)
         except ExtractionFailed as exc:
             self.stats.inc_value("newsarchive/extract_failed")
-            logger.error("Extraction failed for %s: %s (page is archived)", item.final_url, exc)
+            logger.error("Extraction failed for %s: %s (page is archived)", url, exc)
             raise DropItem(f"extraction failed: {exc}") from None
         except Exception as exc:
             self.stats.inc_value("newsarchive/extract_failed")
-            logger.exception("Extraction raised for %s (page is archived)", item.final_url)
+            logger.exception("Extraction raised for %s (page is archived)", url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
+
+    async def extract_parts(self, item: FetchedPage) -> Parts:
+        """The later pages of a multi-page article, extracted: (url, article) in page order."""
+        parts = []
+        for part in item.more_pages:
+            more = await self.extract(part.html, part.final_url, item.rules.drop_selectors)
+            if more is not None:
+                parts.append((part.final_url, more))
+        return parts
+
+    def check_limit(self) -> None:
+        """`-a limit=N`: once N articles are written, later ones are dropped (the crawl is closing)."""
+        if self.limit and self.written >= self.limit:
+            self.stats.inc_value("newsarchive/dropped/over_limit")
+            raise DropItem(f"limit of {self.limit} articles reached", log_level="INFO")
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        self.check_limit()
+        article = await self.extract(item.html, item.final_url, item.rules.drop_selectors)
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
             if not self.archive.closed:
                 self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
+        reason = drop_reason(item, article)
+        if reason is not None:
+            self.stats.inc_value(f"newsarchive/dropped/{reason}")
+            logger.info("Not keeping %s: %s (page is archived)", item.final_url, reason.replace("_", " "))
+            if not self.archive.closed:  # archived and judged: later runs need not fetch it again
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
+            raise DropItem(reason, log_level="INFO")
+        parts = await self.extract_parts(item) if item.more_pages else []
         if self.blocks is None:
-            return self._write(item, article)
+            return self._write(item, article, parts)
         site = site_of(item.final_url)
         self._load_site(site)
         self.blocks.observe(site, item.final_url, article.paragraphs)
+        for url, more in parts:  # each page of a multi-page article is a document of its own
+            self.blocks.observe(site_of(url), url, more.paragraphs)
         if site not in self.released and (self.hold <= 1 or self.blocks.site_docs(site) >= self.hold):
             self._release(site)  # enough pages known (in this run or from earlier runs)
         if site in self.released:
-            return self._write(item, self._drop_site_boilerplate(site, article))
-        self.site_held.setdefault(site, []).append((_without_page(item), article))
+            return self._write(item, article, parts)
+        self.site_held.setdefault(site, []).append((_without_page(item), article, parts))
         self.stats.inc_value("newsarchive/boilerplate/held")
         if sum(map(len, self.site_held.values())) > self.hold_total:  # memory bound: release the biggest site
             self._release(max(self.site_held, key=lambda s: len(self.site_held[s])))
@@ -175,18 +218,29 @@ class ArticlePipeline:
         """Filter and write every held article of ``site``; its later articles are written at once."""
         self.released.add(site)
         self._save_site(site)
-        for page, article in self.site_held.pop(site, []):
+        for page, article, parts in self.site_held.pop(site, []):
             try:
-                self._write(page, self._drop_site_boilerplate(site, article))
-            except DropItem:
-                logger.warning("Held article of %s not written: archive already closed", page.final_url)
+                self._write(page, article, parts)
+            except DropItem as exc:
+                logger.info("Held article of %s not written: %s", page.final_url, exc)
 
-    def _write(self, item: FetchedPage, article: ExtractedArticle) -> dict[str, Any]:
+    def _write(self, item: FetchedPage, article: ExtractedArticle,
+               parts: Parts) -> dict[str, Any]:
+        """Filter site boilerplate, join the pages, then the conversion record and the sidecar line."""
+        self.check_limit()
+        article = self._drop_site_boilerplate(site_of(item.final_url), article)
+        if parts:
+            paragraphs = list(article.paragraphs or article.text.splitlines())
+            for url, more in parts:
+                more = self._drop_site_boilerplate(site_of(url), more)
+                paragraphs += list(more.paragraphs or more.text.splitlines())
+            article = article.with_paragraphs(paragraphs)
         if self.archive.closed:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
         self.archive.sidecars.write(row)
+        self.written += 1
         self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row

@@ -17,8 +17,10 @@ def newsarchive(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_crawl_without_urls_runs_the_demo(tmp_path: Path) -> None:
     result = newsarchive("crawl", cwd=tmp_path)  # from any folder: output goes to ./archives
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Archived 5 responses, extracted 4 articles" in result.stdout
+    # robots.txt, the feed and the four articles it lists: the demo discovers its articles
+    assert "Archived 6 responses, extracted 4 articles" in result.stdout
     rows = read_sidecars(tmp_path / "archives")
+    assert {row["source"] for row in rows} == {"feed"}
     assert sorted(row["title"] for row in rows) == [
         "City Library Opens a Night Reading Room", "Harbour Bridge Reopens After Two Years of Repairs",
         "Night Trains Return to the Coast Line", "Orchard Growers Report a Record Apple Harvest"]
