@@ -119,6 +119,7 @@ def run_demo(directory: Path) -> None:
 def reextract(directory: Path, settings: tuple[str, ...], workers: int, wait: float) -> None:
     """Rebuild the sidecars' text and metadata from the WARCs in DIRECTORY, offline."""
     from newsarchive.boilerplate import BoilerplateSettings
+    from newsarchive.discovery_config import DiscoveryConfig
     from newsarchive.extraction import ExtractionOptions
     from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
     from newsarchive.reextract import reextract_folder
@@ -127,11 +128,13 @@ def reextract(directory: Path, settings: tuple[str, ...], workers: int, wait: fl
     try:
         options = ExtractionOptions.from_settings(merged)
         learning = BoilerplateSettings.from_settings(merged)
+        sites_dir = DiscoveryConfig.from_settings(merged).sites_dir  # site configs' drop selectors
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="-s") from None
     try:
         recovered, result = reextract_folder(directory, options, min_docs=learning.min_docs, learn=learning.enabled,
-                                             workers=workers or os.cpu_count() or 1, wait=wait)
+                                             workers=workers or os.cpu_count() or 1, wait=wait,
+                                             sites_dir=sites_dir)
     except ArchiveLocked as exc:
         click.echo(str(exc), err=True)
         sys.exit(EXIT_LOCKED)

@@ -25,10 +25,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.http import Headers, TextResponse
 from warcio.archiveiterator import ArchiveIterator
@@ -79,29 +80,75 @@ def decode_html(record: ArcWarcRecord, body: bytes) -> str:
     return TextResponse(url=url, headers=Headers(headers), body=body).text
 
 
-def _extract_row(archive: Path, row: dict[str, Any], options: ExtractionOptions | None) -> tuple[str, Any]:
-    """("ok", article dict or None) or ("error", message) for one sidecar row; runs in a worker."""
+#: (hosts, drop selectors) of each site config that has extraction rules.
+SiteRules = list[tuple[tuple[str, ...], tuple[str, ...]]]
+
+
+def load_site_rules(sites_dir: Path | None) -> SiteRules:
+    """The drop selectors of the site configs (package and NEWSARCHIVE_SITES_DIR), by their hosts."""
+    from newsarchive.sites import SiteConfigError, load_site, site_files
+
+    rules: SiteRules = []
+    for name, path in sorted(site_files(sites_dir).items()):
+        try:
+            config = load_site(path)
+        except SiteConfigError as exc:
+            logger.warning("Site config %s not used: %s", name, exc)
+            continue
+        if config.drop_selectors and config.domains:
+            rules.append((tuple(config.domains), config.drop_selectors))
+    return rules
+
+
+def _options_for(url: str, options: ExtractionOptions | None, rules: SiteRules) -> ExtractionOptions | None:
+    """The options with the drop selectors of every site config whose hosts include the URL's host."""
+    host = (urlsplit(url).hostname or "").lower()
+    extra: tuple[str, ...] = ()
+    for hosts, selectors in rules:
+        if any(host == h or host.endswith("." + h) for h in hosts):
+            extra += selectors
+    if not extra:
+        return options
+    base = options or ExtractionOptions()
+    return replace(base, drop_selectors=base.drop_selectors + extra)
+
+
+def _extract_one(archive: Path, location: dict[str, Any], url: str, options: ExtractionOptions | None,
+                 rules: SiteRules) -> dict[str, Any] | None:
+    html = decode_html(*read_response(archive, location))
+    article = extract_article(html, url, _options_for(url, options, rules))
+    return article.as_dict() if article is not None else None
+
+
+def _extract_row(archive: Path, row: dict[str, Any], options: ExtractionOptions | None,
+                 rules: SiteRules) -> tuple[str, Any]:
+    """("ok", {"article": dict or None, "parts": [[url, dict], ...]}) or ("error", message) for one
+    sidecar row and the later pages of a multi-page article; runs in a worker."""
     try:
-        html = decode_html(*read_response(archive, row))
+        article = _extract_one(archive, row, row.get("final_url") or row["url"], options, rules)
+        parts = []
+        if article is not None:
+            for part in row.get("more_pages") or []:
+                more = _extract_one(archive, part, part["url"], options, rules)
+                if more is not None:
+                    parts.append([part["url"], more])
     except (OSError, ValueError, KeyError, StopIteration, EOFError, ArchiveLoadFailed) as exc:
         return "error", f"cannot read its response record: {type(exc).__name__}: {str(exc)[:200]}"
-    try:
-        article = extract_article(html, row.get("final_url") or row["url"], options)
     except Exception as exc:  # one page's failure must not stop the rebuild
         return "error", f"extraction raised {type(exc).__name__}: {str(exc)[:200]}"
-    return "ok", article.as_dict() if article is not None else None
+    return "ok", {"article": article, "parts": parts}
 
 
 def _extracted(archive: Path, rows: list[dict[str, Any]], options: ExtractionOptions | None,
-               pool: ProcessPoolExecutor | None) -> Iterator[tuple[str, Any]]:
+               rules: SiteRules, pool: ProcessPoolExecutor | None) -> Iterator[tuple[str, Any]]:
     """Extraction results of ``rows``, in row order (whatever the number of workers)."""
     if pool is None:
-        return (_extract_row(archive, row, options) for row in rows)
-    return pool.map(partial(_extract_row, archive, options=options), rows, chunksize=8)
+        return (_extract_row(archive, row, options, rules) for row in rows)
+    return pool.map(partial(_extract_row, archive, options=options, rules=rules), rows, chunksize=8)
 
 
 def reextract(archive: Path, options: ExtractionOptions | None = None, min_docs: int = 3,
-              learn: bool = True, workers: int = 1) -> ReextractReport:
+              learn: bool = True, workers: int = 1, sites_dir: Path | None = None) -> ReextractReport:
     """Re-extract every sidecar row under ``archive`` from its WARC record and rewrite the sidecars.
 
     Pass 1 extracts each page (in ``workers`` processes), observes its blocks and spools the result
@@ -110,6 +157,7 @@ def reextract(archive: Path, options: ExtractionOptions | None = None, min_docs:
     """
     report = ReextractReport()
     stats = BlockStats(min_docs=min_docs) if learn else None
+    rules = load_site_rules(sites_dir)
     sidecars = [path for path in iter_sidecars(archive) if path.suffix == ".jsonl"]
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
     with tempfile.TemporaryDirectory(prefix="newsarchive-reextract-") as spool_dir:
@@ -119,10 +167,12 @@ def reextract(archive: Path, options: ExtractionOptions | None = None, min_docs:
                 spool = Path(spool_dir) / f"{number}.jsonl"
                 rows = list(read_rows(path))
                 with open(spool, "w", encoding="utf-8") as out:
-                    for row, result in zip(rows, _extracted(archive, rows, options, pool), strict=True):
-                        if stats is not None and result[0] == "ok" and result[1] is not None:
+                    for row, result in zip(rows, _extracted(archive, rows, options, rules, pool), strict=True):
+                        if stats is not None and result[0] == "ok" and result[1]["article"] is not None:
                             url = row.get("final_url") or row["url"]
-                            stats.observe(site_of(url), url, result[1]["paragraphs"])
+                            stats.observe(site_of(url), url, result[1]["article"]["paragraphs"])
+                            for part_url, part in result[1]["parts"]:
+                                stats.observe(site_of(part_url), part_url, part["paragraphs"])
                         out.write(json.dumps(result, ensure_ascii=False) + "\n")
                 spools.append((path, spool))
         finally:
@@ -146,23 +196,38 @@ def _rewrite(path: Path, spool: Path, stats: BlockStats | None, report: Reextrac
             logger.error("%s:%d: %s (row kept as it was)", path, index + 1, value)
             out.append(row)
             continue
-        if value is None:
+        if value["article"] is None:
             report.dropped += 1
             logger.info("%s:%d: no article text any more on %s; row dropped", path, index + 1, row.get("url"))
             continue
-        article = ExtractedArticle(**{**value, "paragraphs": tuple(value["paragraphs"])})
         url = row.get("final_url") or row["url"]
-        if stats is not None and article.paragraphs:
-            kept = stats.filter(site_of(url), article.paragraphs)
-            if kept and len(kept) < len(article.paragraphs):  # never empty an article on statistics alone
-                report.blocks_removed += len(article.paragraphs) - len(kept)
-                article = article.with_paragraphs(kept)
+        article = _filtered(url, _article(value["article"]), stats, report)
+        if value["parts"]:  # a multi-page article: each page filtered on its own, then joined
+            paragraphs = list(article.paragraphs)
+            for part_url, part in value["parts"]:
+                paragraphs += _filtered(part_url, _article(part), stats, report).paragraphs
+            article = article.with_paragraphs(paragraphs)
         new = updated_row(row, article)
         report.changed += any(new.get(name) != row.get(name) for name in TEXT_FIELDS)  # text or metadata
         out.append(new)
     report.rows += len(rows)
     report.sidecars += 1
     write_atomically(path, out)
+
+
+def _article(data: dict[str, Any]) -> ExtractedArticle:
+    return ExtractedArticle(**{**data, "paragraphs": tuple(data["paragraphs"])})
+
+
+def _filtered(url: str, article: ExtractedArticle, stats: BlockStats | None,
+              report: ReextractReport) -> ExtractedArticle:
+    if stats is None or not article.paragraphs:
+        return article
+    kept = stats.filter(site_of(url), article.paragraphs)
+    if not kept or len(kept) == len(article.paragraphs):  # never empty an article on statistics alone
+        return article
+    report.blocks_removed += len(article.paragraphs) - len(kept)
+    return article.with_paragraphs(kept)
 
 
 def updated_row(row: dict[str, Any], article: ExtractedArticle) -> dict[str, Any]:
@@ -203,7 +268,8 @@ def write_atomically(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def reextract_folder(directory: Path, options: ExtractionOptions | None = None, min_docs: int = 3,
-                     learn: bool = True, workers: int = 1, wait: float = 0.0) -> tuple[list[str], ReextractReport]:
+                     learn: bool = True, workers: int = 1, wait: float = 0.0,
+                     sites_dir: Path | None = None) -> tuple[list[str], ReextractReport]:
     """``newsarchive reextract DIR``: ``reextract`` under the folder's run lock, so that no crawl
     appends to a sidecar while it is rewritten. Files a killed crawl left are recovered first, as the
     next crawl would (returned as lines to print). Raises ``ArchiveLocked`` while a crawl runs."""
@@ -223,6 +289,7 @@ def reextract_folder(directory: Path, options: ExtractionOptions | None = None, 
             finally:
                 state.close()
             recovered = recovery.lines()
-        return recovered, reextract(directory, options, min_docs=min_docs, learn=learn, workers=workers)
+        return recovered, reextract(directory, options, min_docs=min_docs, learn=learn, workers=workers,
+                                    sites_dir=sites_dir)
     finally:
         lock.release()
