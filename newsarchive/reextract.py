@@ -238,7 +238,8 @@ def updated_row(row: dict[str, Any], article: ExtractedArticle) -> dict[str, Any
         "authors": article.authors,
         "date_published": article.date_published,
         "date_modified": article.date_modified,
-        "language": article.language,
+        # A detected language yields to the one the row has (a feed's declaration, as in the crawl).
+        "language": (row.get("language") or article.language) if article.language_detected else article.language,
         "sitename": article.sitename,
         "description": article.description,
         "tags": article.tags,
