@@ -222,6 +222,8 @@ def stats(directory: Path, html_out: Path | None) -> None:
     console = Console()
     for table in tables(result):
         console.print(table)
+    if not result.stats_files:
+        click.echo("Failures: no crawl stats files (*.stats.json) in this archive.")
     if html_out is not None:
         write_html(result, str(directory), html_out)
         click.echo(f"Wrote {html_out}.")

@@ -90,7 +90,7 @@ def _numbers(data: Any) -> list[tuple[str, int]]:
 
 
 def tables(stats: ArchiveStats) -> list[Table]:
-    """The terminal view: sites, days, languages, failures."""
+    """The terminal view: sites, days, languages, and failures when there are crawl stats files."""
     sites = Table(title=f"{stats.articles} articles, {stats.words} words, {len(stats.sites)} sites")
     for name, justify in (("site", "left"), ("articles", "right"), ("words", "right"),
                           ("mean words", "right"), ("languages", "left")):
@@ -108,8 +108,9 @@ def tables(stats: ArchiveStats) -> list[Table]:
     languages.add_column("articles", justify="right")
     for language, count in stats.languages.most_common():
         languages.add_row(language, str(count))
-    title = "Failures (crawl stats)" if stats.stats_files else "Failures: no crawl stats files (*.stats.json) found"
-    failures = Table(title=title)
+    if not stats.stats_files:
+        return [sites, days, languages]
+    failures = Table(title=f"Failures ({stats.stats_files} crawl stats files)")
     failures.add_column("kind")
     failures.add_column("count", justify="right")
     for kind, count in sorted(stats.failures.items()):
