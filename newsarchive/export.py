@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,7 +71,7 @@ class ExportOptions:
     """What `newsarchive export` was asked for."""
 
     format: str = "jsonl"
-    filters: RowFilter = RowFilter()
+    filters: RowFilter = field(default_factory=RowFilter)
     dedup: bool = False
     dedup_threshold: float = 0.7
     all_captures: bool = False
@@ -191,7 +191,7 @@ def _timestamp(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+        return datetime.fromisoformat(str(value)).astimezone(UTC)
     except ValueError:
         return None
 

@@ -85,7 +85,7 @@ def build_collection(root: Path, work_dir: Path, pywb: Pywb, name: str = COLLECT
 
 
 def _run(command: list[str], cwd: Path) -> None:
-    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(command, check=False, cwd=cwd, capture_output=True, text=True)
     if proc.returncode:
         raise RuntimeError(f"{' '.join(command[-2:])} failed: {(proc.stderr or proc.stdout)[-800:]}")
 

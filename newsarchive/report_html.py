@@ -31,8 +31,8 @@ def bar_chart(title: str, items: list[tuple[str, int]]) -> str:
     top = max(value for _, value in items) or 1
     span = CHART_WIDTH - LABEL_WIDTH - 60
     height = BAR * len(items) + 10
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{CHART_WIDTH}" height="{height}" '
-             f'viewBox="0 0 {CHART_WIDTH} {height}"><title>{escape(title)}</title>']
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{CHART_WIDTH}" height="{height}" '
+              f'viewBox="0 0 {CHART_WIDTH} {height}"><title>{escape(title)}</title>')]
     for i, (label, value) in enumerate(items):
         y = 5 + i * BAR
         width = max(1, round(span * value / top))

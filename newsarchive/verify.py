@@ -168,7 +168,7 @@ def _read_records(path: Path, name: str, members: list[int] | None, report: Veri
                     report.problems.append(Problem(name, f"offset {offset}",
                                                    "record does not start its own gzip member"))
                 _note_links(record.rec_headers, name, offset, links)
-        except Exception as exc:  # warcio raises many kinds on damaged input; each is a finding here
+        except Exception as exc:  # noqa: BLE001 - warcio raises many kinds on damaged input; each is a finding
             where = iterator.offset if iterator.offset is not None else offset
             report.problems.append(Problem(name, f"offset {where}",
                                            f"unreadable from here ({type(exc).__name__}: {exc})"))

@@ -35,4 +35,5 @@ def site(base: str) -> str:
 
 def run_cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """The installed `newsarchive` command, as a user runs it."""
-    return subprocess.run([str(NEWSARCHIVE), *map(str, args)], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(NEWSARCHIVE), *map(str, args)], check=False, capture_output=True,
+                          text=True, timeout=timeout)

@@ -61,8 +61,10 @@ def test_parquet_loads_in_pandas_and_duckdb_in_row_groups(corpus: CorpusArchive,
     assert frame["word_count"].dtype == "int32"
     council = frame[frame["url"] == corpus.url(ALPHA[1])].iloc[0]
     assert list(council["authors"]) == ["Mara Lind"]
-    counts = duckdb.sql(f"SELECT site, count(*) AS n, sum(word_count) AS words FROM read_parquet('{out}') "
-                        "GROUP BY site ORDER BY site").fetchall()
+    query = duckdb.sql(f"SELECT site, count(*) AS n, sum(word_count) AS words FROM read_parquet('{out}') "
+                       "GROUP BY site ORDER BY site")
+    assert query is not None
+    counts = query.fetchall()
     assert {name: n for name, n, _ in counts} == {site(corpus.alpha): 3, site(corpus.beta): 3}
     assert sum(words for *_, words in counts) == int(frame["word_count"].sum())
 

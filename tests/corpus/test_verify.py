@@ -28,7 +28,7 @@ def damaged(corpus: CorpusArchive, tmp_path: Path) -> Path:
 
 def first_crawl(archive: Path) -> tuple[Path, Path, list[dict[str, Any]]]:
     """The WARC of the first crawl, its sidecar and rows."""
-    sidecar = sorted(archive.rglob("*.jsonl"))[0]
+    sidecar = min(archive.rglob("*.jsonl"))
     rows = [json.loads(line) for line in sidecar.read_text(encoding="utf-8").splitlines()]
     return archive / rows[0]["warc_file"], sidecar, rows
 
