@@ -180,7 +180,7 @@ def _note_links(headers: Any, name: str, offset: int, links: _Links) -> None:
     kind = headers.get_header("WARC-Type")
     record_id = headers.get_header("WARC-Record-ID") or ""
     links.ids.add(record_id)
-    if kind == "response":
+    if kind in ("response", "revisit"):
         links.responses[record_id] = (name, offset)
     elif kind == "request":
         links.concurrent.update(headers.get_header("WARC-Concurrent-To", "").split())
@@ -241,7 +241,7 @@ def _row_problem(root: Path, row: dict[str, Any] | None) -> str | None:
     if headers.get_header("WARC-Record-ID") != row.get("warc_record_id"):
         return (f"warc_offset {offset} holds {headers.get_header('WARC-Record-ID')}, "
                 f"not {row.get('warc_record_id')}")
-    if headers.get_header("WARC-Type") != "response":
+    if headers.get_header("WARC-Type") not in ("response", "revisit"):
         return f"warc_offset {offset} holds a {headers.get_header('WARC-Type')} record, not a response"
     target = headers.get_header("WARC-Target-URI")
     if target not in (row.get("final_url"), row.get("url")):
