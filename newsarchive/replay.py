@@ -104,7 +104,7 @@ def listening(host: str, port: int) -> bool:
 
 def start_wayback(work_dir: Path, pywb: Pywb, host: str, port: int) -> subprocess.Popen[bytes]:
     """Starts pywb's server on host:port; returns once it answers (or raises with its log)."""
-    log = open(work_dir / "wayback.log", "wb")  # noqa: SIM115 - the child keeps writing to it
+    log = open(work_dir / "wayback.log", "wb")
     proc = subprocess.Popen([str(pywb.wayback), "-b", host, "-p", str(port)], cwd=work_dir,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     log.close()

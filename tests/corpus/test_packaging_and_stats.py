@@ -42,7 +42,8 @@ def test_wacz_packs_the_archive_with_article_pages_and_validates(corpus: CorpusA
         pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").decode().splitlines()]
         package = json.loads(wacz.read("datapackage.json"))
     assert {"datapackage.json", "indexes/index.cdx.gz", "indexes/index.idx"} <= names
-    assert {n for n in names if n.startswith("archive/")} == {f"archive/{p.name}" for p in corpus.path.rglob("*.warc.gz")}
+    warcs = {f"archive/{p.name}" for p in corpus.path.rglob("*.warc.gz")}
+    assert {n for n in names if n.startswith("archive/")} == warcs
     assert pages[0]["format"] == "json-pages-1.0"
     titles = {page["url"]: page["title"] for page in pages[1:]}
     assert titles[corpus.url(ALPHA[0])] == "Storm Closes Northern Ports"
