@@ -148,8 +148,11 @@ def export(directory: Path, out: Path, fmt: str | None, since: datetime | None, 
                         tuple(s.lower() for s in sites),
                         tuple(lang.lower() for part in languages for lang in part.split(",") if lang), min_words)
     options = ExportOptions(fmt, filters, dedup, dedup_threshold, all_captures)
-    with byte_progress("Exporting", sidecar_bytes(directory) * passes_needed(options)) as advance:
-        result = export_archive(directory, out, options, advance)
+    try:
+        with byte_progress("Exporting", sidecar_bytes(directory) * passes_needed(options)) as advance:
+            result = export_archive(directory, out, options, advance)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
     extra = f", {result.duplicates} duplicates folded in" if dedup else ""
     extra += f", {result.superseded} older captures left out" if result.superseded else ""
     click.echo(f"Wrote {result.rows} articles to {out} ({fmt}{extra}).")
@@ -163,8 +166,11 @@ def verify(directory: Path, max_problems: int) -> None:
     from newsarchive.verify import verify_archive, warc_files
 
     total = sum(p.stat().st_size for p in warc_files(directory))
-    with byte_progress("Verifying", total) as advance:
-        report = verify_archive(directory, advance)
+    try:
+        with byte_progress("Verifying", total) as advance:
+            report = verify_archive(directory, advance)
+    except OSError as exc:
+        fail(str(exc))
     click.echo(f"{report.warcs} WARC files, {report.records} records in {report.members} gzip members, "
                f"{report.sidecars} sidecars with {report.sidecar_rows} rows: "
                f"{len(report.problems)} problems.")
@@ -254,8 +260,11 @@ def stats(directory: Path, html_out: Path | None) -> None:
     from newsarchive.report import gather_stats, tables
     from newsarchive.report_html import write_html
 
-    with byte_progress("Counting", sidecar_bytes(directory) * 2) as advance:
-        result = gather_stats(directory, advance)
+    try:
+        with byte_progress("Counting", sidecar_bytes(directory) * 2) as advance:
+            result = gather_stats(directory, advance)
+    except OSError as exc:
+        fail(str(exc))
     console = Console()
     for table in tables(result):
         console.print(table)

@@ -41,6 +41,12 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.path}: {self.where}: {self.message}"
 
+    @property
+    def position(self) -> int:
+        """The byte offset or line number in `where` (-1 for the whole file)."""
+        number = self.where.rsplit(" ", 1)[-1]
+        return int(number) if number.isdigit() else -1
+
 
 @dataclass
 class VerifyReport:
@@ -56,9 +62,9 @@ class VerifyReport:
         return not self.problems
 
     def damaged_files(self) -> dict[str, Problem]:
-        """Each damaged file with its first problem (the first bad offset or line)."""
+        """Each damaged file with its first problem (the first bad offset or line), in name order."""
         first: dict[str, Problem] = {}
-        for problem in self.problems:
+        for problem in sorted(self.problems, key=lambda p: (p.path, p.position)):
             first.setdefault(problem.path, problem)
         return first
 

@@ -119,3 +119,20 @@ def test_stray_open_file(damaged: Path) -> None:
     status, out = verify(damaged)
     assert status == 1
     assert f"DAMAGED {stray.relative_to(damaged)}: first bad file: left open (*.open)" in out
+
+
+def test_response_without_its_request(damaged: Path) -> None:
+    """The last response's request member cut out of the file: the response is named, unpaired."""
+    warc, _, _ = first_crawl(damaged)
+    records = [r for r in read_records(damaged) if r.file == warc]
+    response = [r for r in records if r.type == "response"][-1]
+    index, request = next((i, r) for i, r in enumerate(records) if r.type == "request"
+                          and r.headers["WARC-Concurrent-To"] == response.headers["WARC-Record-ID"])
+    end = records[index + 1].offset if index + 1 < len(records) else warc.stat().st_size
+    data = warc.read_bytes()
+    warc.write_bytes(data[:request.offset] + data[end:])
+    status, out = verify(damaged)
+    assert status == 1
+    assert (f"DAMAGED {warc.relative_to(damaged)}: first bad offset {response.offset}: "
+            f"response {response.headers['WARC-Record-ID']} has no request record") in out
+    assert "1 problems." in out
