@@ -2,8 +2,8 @@
 
 The first article of a group (in crawl order) is kept; the others are dropped and their URLs listed
 on the kept one. Memory per distinct article: its record id, a text hash, its MinHash (`num_perm`
-32-bit values, 512 bytes at the default 128) and the LSH's band keys: about 4 KiB, so 4 GB for a
-million articles (measured in the README). Duplicates cost only their URL.
+32-bit values, 512 bytes at the default 128) and the LSH's band keys (most of it): about 6 KB,
+so 6.5 GB for a million articles (measured, see the README). Duplicates cost only their URL.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ records referring to a record that exists. Per sidecar row: the row's WARC file 
 `warc_offset`, a response record with the row's record id, URL, payload digest and member length.
 And no `*.open` file is left over. Files are only ever opened for reading.
 
-Memory: record ids of responses and of the records that refer to them (about 100 bytes a record).
+Memory: the record ids, to pair records across files (a few hundred bytes a record).
 """
 
 from __future__ import annotations
