@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -18,6 +18,7 @@ from scrapy.settings import Settings
 from newsarchive import __version__
 
 DEMO_SITE = Path(__file__).parent / "demo" / "site"
+DEMO_PORT = 8047  # fixed, so that repeated demo runs see the same URLs and skip what they archived
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -31,13 +32,21 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def run_spider(spider: str, overrides: dict[str, Any], **spider_args: str) -> dict[str, Any]:
-    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats."""
+    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats.
+    Exits with EXIT_LOCKED when another run holds the archive folder."""
     from scrapy.crawler import CrawlerProcess
+
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
 
     process = CrawlerProcess(project_settings(overrides))
     crawler = process.create_crawler(spider)
-    process.crawl(crawler, **spider_args)
+    locked: list[BaseException] = []
+    running = process.crawl(crawler, **spider_args)
+    running.addErrback(lambda failure: locked.append(failure.value) if failure.check(ArchiveLocked) else failure)
     process.start()
+    if locked:
+        click.echo(str(locked[0]), err=True)
+        sys.exit(EXIT_LOCKED)
     return crawler.stats.get_stats() if crawler.stats else {}
 
 
@@ -90,17 +99,47 @@ def demo(directory: Path) -> None:
 
 
 def run_demo(directory: Path) -> None:
+    from newsarchive.commands.crawl import exit_status
     from newsarchive.siteserver import serve_folder
 
-    urls_file = DEMO_SITE / "urls.txt"
-    with serve_folder(DEMO_SITE) as base_url:
-        urls = [base_url + "/" + line.strip() for line in urls_file.read_text().splitlines() if line.strip()]
-        click.echo(f"Serving the demo site at {base_url}; archiving {len(urls)} pages into {directory}/")
-        overrides = {"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}
-        stats = run_spider("article", overrides, url=",".join(urls))
+    port = int(os.environ.get("NEWSARCHIVE_DEMO_PORT", DEMO_PORT))
+    with ExitStack() as stack:
+        try:
+            base_url = stack.enter_context(serve_folder(DEMO_SITE, port=port))
+        except OSError:  # the port is taken: any free one (URLs then differ from earlier demo runs)
+            base_url = stack.enter_context(serve_folder(DEMO_SITE))
+        feed = base_url + "/feed.rss"
+        click.echo(f"Serving the demo site at {base_url}; archiving the articles its feed lists "
+                   f"({feed}) into {directory}/")
+        overrides = {"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
+                     "NEWSARCHIVE_CONTACT": base_url + "/"}
+        stats = run_spider("feed", overrides, url=feed)
     report(directory, stats)
-    click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice.")
-    sys.exit(0 if stats.get("newsarchive/articles") else 1)
+    if skipped := stats.get("newsarchive/skipped/archived"):
+        click.echo(f"{skipped} articles were archived by an earlier run and not fetched again.")
+    click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice; "
+               "scrapy crawl feed|sitemap|site finds a site's articles by itself (README).")
+    sys.exit(exit_status(stats))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a running crawl to release the folder's lock.")
+def recover(directory: Path, wait: float) -> None:
+    """Finish what a killed crawl left in DIRECTORY (a crawl also does this at start, by itself)."""
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
+    from newsarchive.recovery import recover_folder
+
+    try:
+        report = recover_folder(directory, wait)
+    except ArchiveLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
+    if not report.files:
+        click.echo(f"Nothing to recover in {directory}: no unfinished WARC file.")
+    for line in report.lines():
+        click.echo(line)
 
 
 @contextmanager

@@ -186,7 +186,7 @@ def _note_links(headers: Any, name: str, offset: int, links: _Links) -> None:
     kind = headers.get_header("WARC-Type")
     record_id = headers.get_header("WARC-Record-ID") or ""
     links.ids.add(record_id)
-    if kind in ("response", "revisit"):
+    if kind == "response":
         links.responses[record_id] = (name, offset)
     elif kind == "request":
         links.concurrent.update(headers.get_header("WARC-Concurrent-To", "").split())
