@@ -1,7 +1,7 @@
 """`newsarchive stats`: what an archive holds, per site, day and language, and what failed.
 
-Articles come from the sidecars (latest capture of each URL, as in `export`); failures from the
-crawl stats files (`*.stats.json`, written beside the WARCs by recrawls) when there are any. Memory:
+Articles come from the sidecars (latest capture of each URL, as in `export`); failures and run
+counts from the crawl stats files (`*.stats.json`, one per run beside the WARCs) when there are any. Memory:
 counters only. Renders as rich tables (for the CLI to print) and as one self-contained HTML file with
 inline SVG charts (no scripts, no external files).
 """
@@ -22,8 +22,8 @@ from newsarchive.export import ExportOptions, iter_corpus
 
 logger = logging.getLogger(__name__)
 
-FAILURE_PREFIXES = ("newsarchive/failed/", "newsarchive/skipped/", "newsarchive/extract_failed",
-                    "newsarchive/no_article")
+FAILURE_PREFIXES = ("newsarchive/failed/", "newsarchive/extract_failed", "newsarchive/skipped/bad_url")
+RUN_COUNTS = ("fetched", "new", "changed", "unchanged", "failed", "skipped", "articles")
 
 
 @dataclass
@@ -41,6 +41,7 @@ class ArchiveStats:
     days: Counter[str] = field(default_factory=Counter)
     languages: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
+    runs: Counter[str] = field(default_factory=Counter)  # the runs' `counts`, summed
     stats_files: int = 0
 
 
@@ -68,7 +69,10 @@ def gather_stats(root: Path, progress: Progress | None = None) -> ArchiveStats:
             logger.warning("%s: unreadable crawl stats skipped (%s)", path, exc)
             continue
         stats.stats_files += 1
-        for key, value in _numbers(data):
+        counts = data.get("counts") if isinstance(data, dict) else None
+        if isinstance(counts, dict):
+            stats.runs.update({k: int(v) for k, v in counts.items() if k in RUN_COUNTS and isinstance(v, int)})
+        for key, value in _numbers(data.get("stats", data) if isinstance(data, dict) else data):
             if key.startswith(FAILURE_PREFIXES):
                 stats.failures[key.removeprefix("newsarchive/")] += value
     return stats
@@ -110,9 +114,15 @@ def tables(stats: ArchiveStats) -> list[Table]:
         languages.add_row(language, str(count))
     if not stats.stats_files:
         return [sites, days, languages]
-    failures = Table(title=f"Failures ({stats.stats_files} crawl stats files)")
+    runs = Table(title=f"Crawl runs ({stats.stats_files} stats files)")
+    runs.add_column("count")
+    runs.add_column("total", justify="right")
+    for name in RUN_COUNTS:
+        if name in stats.runs:
+            runs.add_row(name, str(stats.runs[name]))
+    failures = Table(title="Failures by kind")
     failures.add_column("kind")
     failures.add_column("count", justify="right")
     for kind, count in sorted(stats.failures.items()):
         failures.add_row(kind, str(count))
-    return [sites, days, languages, failures]
+    return [sites, days, languages, runs, failures]

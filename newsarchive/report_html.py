@@ -58,8 +58,10 @@ def render_html(stats: ArchiveStats, archive: str) -> str:
         [name, s.articles, s.words, s.words // max(s.articles, 1),
          ", ".join(f"{lang} {n}" for lang, n in s.languages.most_common())] for name, s in sites]
     if stats.stats_files:
-        failures = (bar_chart("Failures by kind", sorted(stats.failures.items()))
-                    if stats.failures else "<p>No failures recorded.</p>")
+        failures = (f"<p>{stats.stats_files} crawl runs: "
+                    + ", ".join(f"{name} {count}" for name, count in stats.runs.items()) + ".</p>"
+                    + (bar_chart("Failures by kind", sorted(stats.failures.items()))
+                       if stats.failures else "<p>No failures recorded.</p>"))
     else:
         failures = "<p>No crawl stats files (<code>*.stats.json</code>) in this archive.</p>"
     made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

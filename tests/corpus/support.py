@@ -13,6 +13,8 @@ CORPUS_PAGES = PAGES / "corpus"
 NEWSARCHIVE = Path(sys.executable).parent / "newsarchive"
 ALPHA = ["/news/storm-closes-northern-ports.html", "/news/council-approves-budget.html",
          "/news/footbridge-closed.html"]
+MISSING = "/news/no-such-article.html"  # a 404, counted in the crawl's stats file
+STORM_UPDATE = ("waves of up to nine metres", "waves of up to eleven metres")  # the site's correction
 BETA = ["/world/ships-stranded-as-storm-shuts-ports.html", "/world/city-budget-passes.html",
         "/world/stadtbibliothek-oeffnungszeiten.html"]
 

@@ -38,17 +38,21 @@ def test_jsonl_has_one_row_per_article_latest_capture(corpus: CorpusArchive, tmp
     assert all(list(row) == COLUMNS for row in rows)
     storm_captures = [r for r in read_sidecars(corpus.path) if r["url"] == corpus.url(ALPHA[0])]
     assert len(storm_captures) == 2
-    latest = max(storm_captures, key=lambda r: r["fetched_at"])
+    first, latest = storm_captures  # the recrawl found the page changed: its line supersedes the first
+    assert latest["supersedes"] == first["warc_record_id"]
     storm = by_url(rows)[corpus.url(ALPHA[0])]
     assert storm["warc_record_id"] == latest["warc_record_id"]
     assert storm["title"] == "Storm Closes Northern Ports"
     assert storm["site"] == site(corpus.alpha)
     assert storm["date_published"].startswith("2026-11-20")
-    assert "nine metres" in storm["text"] and storm["word_count"] > 200
+    assert "eleven metres" in storm["text"] and "nine metres" not in storm["text"]
+    assert storm["word_count"] > 200
     assert storm["duplicate_urls"] == []
     assert storm["extractor_name"] == "trafilatura" and storm["newsarchive_version"]
     everything = export_jsonl(corpus, tmp_path / "all.jsonl", "--all-captures")
     assert len(everything) == 7
+    assert [r["warc_record_id"] for r in everything if r["url"] == storm["url"]] == [
+        first["warc_record_id"], latest["warc_record_id"]]
 
 
 def test_parquet_loads_in_pandas_and_duckdb_in_row_groups(corpus: CorpusArchive, tmp_path: Path) -> None:
@@ -120,6 +124,8 @@ def test_language_filter_keeps_exactly_that_language(corpus: CorpusArchive, tmp_
     for lang in ("de", "en"):
         rows = export_rows(corpus, tmp_path / f"{lang}.jsonl", languages=(lang,))
         assert {r["url"] for r in rows} == {r["url"] for r in everything if r["language"] == lang}
+    german = export_jsonl(corpus, tmp_path / "de-cli.jsonl", "--lang", "de")
+    assert [r["url"] for r in german] == [corpus.url(BETA[2])]
 
 
 def test_dedup_folds_exact_and_near_duplicates(corpus: CorpusArchive, tmp_path: Path) -> None:

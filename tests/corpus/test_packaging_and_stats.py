@@ -52,6 +52,12 @@ def test_wacz_packs_the_archive_with_article_pages_and_validates(corpus: CorpusA
     assert {r["path"] for r in package["resources"]} >= {"pages/pages.jsonl", "indexes/index.cdx.gz"}
 
 
+def table_rows(out: str) -> dict[str, str]:
+    """Two-column rows of rich's tables, first cell -> second cell."""
+    return {line.split("│")[1].strip(): line.split("│")[2].strip() for line in out.splitlines()
+            if line.count("│") == 3}
+
+
 def test_stats_table_and_html_report(corpus: CorpusArchive, tmp_path: Path) -> None:
     report = tmp_path / "report.html"
     result = run_cli("stats", corpus.path, "--html", report)
@@ -62,29 +68,39 @@ def test_stats_table_and_html_report(corpus: CorpusArchive, tmp_path: Path) -> N
     for line in out.splitlines():
         if site(corpus.alpha) in line:
             assert line.split("│")[2].strip() == "3"
-    for day, count in (("2026-11-20", "2"), ("2026-11-10", "1"), ("2026-11-15", "1")):
-        assert any(day in line and line.split("│")[2].strip() == count for line in out.splitlines()), day
-    assert "Failures: no crawl stats files (*.stats.json) in this archive." in out
+    rows = table_rows(out)
+    assert rows["2026-11-20"] == "2" and rows["2026-11-10"] == "1" and rows["2026-11-15"] == "1"
+    # the two runs' stats files: what they fetched, and the 404 of the first run
+    runs = [json.loads(p.read_text()) for p in sorted(corpus.path.rglob("*.stats.json"))]
+    assert len(runs) == 2
+    assert rows["fetched"] == str(sum(run["counts"]["fetched"] for run in runs))
+    assert rows["changed"] == "1" and rows["articles"] == "7"
+    assert rows["failed/HttpError"] == "1"
     html = report.read_text(encoding="utf-8")
-    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
+    assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 4
     assert "<script" not in html and "src=" not in html and "<link" not in html
     assert f"{site(corpus.alpha)}: 3</title>" in html and "2026-11-20: 2</title>" in html
+    assert "failed/HttpError: 1</title>" in html
 
 
-def test_stats_reads_failures_from_crawl_stats_files(corpus: CorpusArchive, tmp_path: Path) -> None:
+def test_stats_without_and_with_other_stats_files(corpus: CorpusArchive, tmp_path: Path) -> None:
     archive = Path(shutil.copytree(corpus.path, tmp_path / "archive"))
-    day = next(archive.iterdir())
+    for path in archive.rglob("*.stats.json"):
+        path.unlink()
+    result = run_cli("stats", archive)
+    assert result.returncode == 0, result.stderr
+    assert "Failures: no crawl stats files (*.stats.json) in this archive." in result.stdout
+    day = next(p for p in archive.iterdir() if p.is_dir())
     (day / "crawl-1.stats.json").write_text(json.dumps({"newsarchive/failed/HttpError": 3,
-                                                        "newsarchive/articles": 6}), encoding="utf-8")
+                                                        "newsarchive/skipped/archived": 40}), encoding="utf-8")
     (day / "crawl-2.stats.json").write_text(json.dumps({"stats": {"newsarchive/failed/HttpError": 2,
                                                                   "newsarchive/extract_failed": 1}}))
-    report = tmp_path / "report.html"
-    result = run_cli("stats", archive, "--html", report)
+    (day / "broken.stats.json").write_text("{not json")
+    result = run_cli("stats", archive)
     assert result.returncode == 0, result.stderr
-    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in result.stdout.splitlines()
-            if line.count("│") == 3}
+    rows = table_rows(result.stdout)
     assert rows["failed/HttpError"] == "5" and rows["extract_failed"] == "1"
-    assert "failed/HttpError: 5</title>" in report.read_text(encoding="utf-8")
+    assert "skipped/archived" not in rows  # articles not fetched again are no failure
 
 
 def latest(corpus: CorpusArchive) -> list[dict[str, object]]:
