@@ -164,7 +164,7 @@ ARCHIVE = click.argument("directory", type=click.Path(exists=True, file_okay=Fal
 @click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="File to write.")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "parquet", "csv"]), default=None,
-              help="Output format [default: from OUT's suffix, else jsonl].")
+              help="Output format [default: from the output file's suffix, else jsonl].")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Published on or after this day (YYYY-MM-DD).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Published on or before this day (YYYY-MM-DD).")
 @click.option("--site", "sites", multiple=True, help="Only this site (host, with its subdomains); repeatable.")
