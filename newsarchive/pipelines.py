@@ -60,6 +60,7 @@ class ArticlePipeline:
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.getbool("NEWSARCHIVE_ENABLED", True):
             raise NotConfigured
+        self.crawler = crawler
         self.stats = crawler.stats
         self.archive = Archive.for_crawler(crawler)
         config = self.archive.config
@@ -77,6 +78,12 @@ class ArticlePipeline:
     def close_spider(self) -> None:
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
+
+    async def _claim(self, url: str) -> bool:
+        """A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article once."""
+        engine = self.crawler.engine
+        claim = getattr(engine.scheduler, "claim_article", None) if engine is not None else None
+        return True if claim is None else bool(await claim(url))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
@@ -97,6 +104,10 @@ class ArticlePipeline:
             raise DropItem("no article text")
         if self.archive.closed:
             raise DropItem("archive already closed")
+        if not await self._claim(item.url):
+            self.stats.inc_value("newsarchive/redis/duplicate_article")
+            logger.info("Article %s already written by another worker of this crawl", item.url)
+            raise DropItem("article already written by another worker")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
         self.archive.sidecars.write(row)

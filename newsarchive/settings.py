@@ -30,6 +30,8 @@ DOWNLOAD_HANDLERS = {
 }
 
 EXTENSIONS = {"newsarchive.archiver.WARCArchiver": 0}
+# With NEWSARCHIVE_REDIS_URL set, a worker of a shared crawl (README: "Running on several machines").
+ADDONS = {"newsarchive.redis_addon.RedisWorkers": 0}
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}
 
 TELNETCONSOLE_ENABLED = False

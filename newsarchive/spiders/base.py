@@ -6,9 +6,10 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from newsarchive.archiver import RECORD_META
@@ -41,6 +42,14 @@ def content_type(response: Response) -> str:
 
 class NewsSpider(scrapy.Spider):
     """Base spider: archived responses that hold HTML become FetchedPage items."""
+
+    crawl_arguments: dict[str, Any]
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.crawl_arguments = dict(kwargs)  # the `-a` arguments: they name a shared crawl by default
+        return spider
 
     def valid_request(self, url: str, **kwargs: Any) -> scrapy.Request | None:
         """A request, or None (logged and counted) for a URL that cannot be fetched at all."""
