@@ -149,7 +149,7 @@ def _drop_selected(html: str, selectors: tuple[str, ...]) -> str:
 
     try:
         tree = lxml_html.fromstring(html)
-    except Exception:  # noqa: BLE001 - unparseable page: extract from it as it is
+    except Exception:
         return html
     for selector in selectors:
         for element in tree.cssselect(selector):

@@ -94,7 +94,7 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.error("Extraction failed for %s: %s (page is archived)", item.final_url, exc)
             raise DropItem(f"extraction failed: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - a bug in extraction must not stop the crawl
+        except Exception as exc:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.exception("Extraction raised for %s (page is archived)", item.final_url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
