@@ -6,6 +6,7 @@ pipeline adds the conversion record and the sidecar row, and returns the row as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -61,6 +62,7 @@ class ArticlePipeline:
         if not crawler.settings.getbool("NEWSARCHIVE_ENABLED", True):
             raise NotConfigured
         self.crawler = crawler
+        self._sidecar_lock = asyncio.Lock()
         self.stats = crawler.stats
         self.archive = Archive.for_crawler(crawler)
         config = self.archive.config
@@ -80,7 +82,12 @@ class ArticlePipeline:
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
 
     async def _claim(self, url: str) -> bool:
-        """A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article once."""
+        """A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article once.
+
+        Asked right after the line is written, so that a worker killed in between leaves its line (the
+        request is then leased again and the claim is free, at worst a second line), never a claim
+        without a line; a worker that loses the claim cuts its line off again.
+        """
         engine = self.crawler.engine
         claim = getattr(engine.scheduler, "claim_article", None) if engine is not None else None
         return True if claim is None else bool(await claim(url))
@@ -104,12 +111,15 @@ class ArticlePipeline:
             raise DropItem("no article text")
         if self.archive.closed:
             raise DropItem("archive already closed")
-        if not await self._claim(item.url):
-            self.stats.inc_value("newsarchive/redis/duplicate_article")
-            logger.info("Article %s already written by another worker of this crawl", item.url)
-            raise DropItem("article already written by another worker")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
-        self.archive.sidecars.write(row)
+        async with self._sidecar_lock:  # a line withdrawn must be the last one of its file
+            end = self.archive.sidecars.end(row["warc_file"])
+            self.archive.sidecars.write(row)
+            if not await self._claim(item.url):
+                self.archive.sidecars.retract(row["warc_file"], end)
+                self.stats.inc_value("newsarchive/redis/duplicate_article")
+                logger.info("Article %s already written by another worker of this crawl; line withdrawn", item.url)
+                raise DropItem("article already written by another worker")
         self.stats.inc_value("newsarchive/articles")
         return row

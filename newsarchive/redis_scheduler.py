@@ -171,7 +171,7 @@ class LeasingScheduler(Scheduler):
             got = self.link.call(self.queue.lease, self.config.lease_seconds)
         except RedisUnavailable:
             return None
-        except Exception:  # noqa: BLE001 - an undecodable entry must not stop the worker
+        except Exception:
             logger.exception("Could not read a request from the frontier; skipped")
             self.stats.inc_value("newsarchive/redis/undecodable")
             return None
@@ -281,7 +281,7 @@ class LeasingScheduler(Scheduler):
                 raise
             self.to_push.append((request, fingerprint))
             return True
-        except Exception as exc:  # noqa: BLE001 - e.g. a callback that is not a spider method
+        except Exception as exc:
             logger.error("Cannot queue %s in Redis (%s: %s); dropped", request, type(exc).__name__, exc)
             self.stats.inc_value("newsarchive/redis/unserializable")
             return False

@@ -36,22 +36,49 @@ class RedisServer:
     port: int = field(default_factory=free_port)
     password: str = PASSWORD
     persist: bool = False  # AOF with fsync always: what a restart test needs
+    tls: bool = False  # TLS only, with a certificate made for 127.0.0.1 by a CA of its own
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        if self.tls:
+            ca = self.folder / "ca.pem"
+            return f"rediss://:{self.password}@127.0.0.1:{self.port}/0?ssl_cert_reqs=required&ssl_ca_certs={ca}"
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def _make_certificates(self) -> list[str]:
+        """A CA and a server certificate for 127.0.0.1 (openssl), and redis-server's TLS options."""
+        f = self.folder
+        options = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(f / "server.pem"),
+                   "--tls-key-file", str(f / "server.key"), "--tls-ca-cert-file", str(f / "ca.pem"),
+                   "--tls-auth-clients", "no"]
+        if (f / "server.pem").exists():
+            return options
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test CA",
+                "-keyout", str(f / "ca.key"), "-out", str(f / "ca.pem"))
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+                "-keyout", str(f / "server.key"), "-out", str(f / "server.csr"))
+        (f / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+        openssl("x509", "-req", "-in", str(f / "server.csr"), "-CA", str(f / "ca.pem"), "-CAkey", str(f / "ca.key"),
+                "-CAcreateserial", "-days", "2", "-extfile", str(f / "san.ext"), "-out", str(f / "server.pem"))
+        return options
 
     def client(self) -> redis.Redis:
         return redis.Redis.from_url(self.url)
 
     def start(self) -> RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.folder.mkdir(parents=True, exist_ok=True)
         command = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(self.folder),
                    "--requirepass", self.password, "--save", "", "--protected-mode", "yes",
                    "--logfile", str(self.folder / "redis.log")]
         command += ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else ["--appendonly", "no"]
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.tls:
+            command += self._make_certificates()
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -125,7 +152,7 @@ class SlowishHandler(TrickyHandler):
 
     delay = 0.02
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib's name
+    def do_GET(self) -> None:
         time.sleep(self.delay)
         super().do_GET()
 

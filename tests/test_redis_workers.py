@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from newsarchive.cli import main
 from newsarchive.redis_config import CrawlKeys
 from newsarchive.siteserver import serve_folder
-from tests.helpers import check_warc, read_records, scrapy_crawl
+from tests.helpers import check_warc, read_records, read_sidecars, scrapy_crawl
 from tests.redis_helpers import (
     RedisServer,
     SlowishHandler,
@@ -113,3 +113,18 @@ def test_bad_redis_settings_fail_at_start(redis_server: RedisServer, tmp_path: P
                                     "NEWSARCHIVE_REDIS_LEASE_SECONDS": "soon"}, timeout=60)
     assert result.returncode == 1
     assert "NEWSARCHIVE_REDIS_LEASE_SECONDS must be a number" in result.log
+
+
+def test_a_worker_over_tls_with_a_password(tmp_path: Path, site: str) -> None:
+    server = RedisServer(tmp_path / "redis-tls", tls=True).start()
+    try:
+        urls = ",".join(f"{site}/{p}" for p in ("article-plain.html", "broken.html"))
+        result = scrapy_crawl("article", tmp_path / "out", "-a", f"url={urls}",
+                              settings={"NEWSARCHIVE_REDIS_URL": server.url, "NEWSARCHIVE_CRAWL_ID": "tls",
+                                        "NEWSARCHIVE_REDIS_IDLE_SECONDS": "0.5"}, timeout=90)
+        assert result.returncode == 0, result.log[-3000:]
+        assert "joined crawl tls" in result.log and server.url.split("?")[0] not in result.log  # no password
+        assert len(read_sidecars(tmp_path / "out")) == 2
+        assert int(server.client().hget(CrawlKeys("tls").counters, "done") or 0) == 2
+    finally:
+        server.stop()
