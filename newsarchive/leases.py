@@ -107,6 +107,17 @@ redis.call('HSET', KEYS[3], 'finished', now / 1000)
 return 1
 """
 
+# KEYS: articles   ARGV: url key, "worker capture-id"  -> 1 if ours (now or already: a retry after a lost reply)
+CLAIM = """
+local holder = redis.call('HGET', KEYS[1], ARGV[1])
+if not holder then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+if holder == ARGV[2] then return 1 end
+return 0
+"""
+
 # KEYS: meta, run keys…   ARGV: spider, arguments JSON
 # A crawl that finished is started anew (next cron run): frontier, leases and counters cleared.
 OPEN = _NOW_MS + """
@@ -145,6 +156,7 @@ class LeaseStore:
         self._requeue = server.register_script(REQUEUE)
         self._finish = server.register_script(FINISH)
         self._open = server.register_script(OPEN)
+        self._claim = server.register_script(CLAIM)
 
     def open(self, spider: str, arguments: dict[str, Any]) -> tuple[bool, int]:
         """Joins the crawl (starting a new run if the last one finished); returns (restarted, run)."""
@@ -209,9 +221,12 @@ class LeaseStore:
         k = self.keys
         return bool(self._finish(keys=[k.queue, k.leases, k.meta]))
 
-    def claim_article(self, url_key: str) -> bool:
-        """True for the first worker to write this URL's article in this run of the crawl."""
-        return bool(self.server.hsetnx(self.keys.articles, url_key, self.worker))
+    def claim_article(self, url_key: str, capture: str) -> bool:
+        """True for the first capture whose article line is written for this URL in this run of the crawl.
+
+        Asking again for the same capture (the reply was lost in a Redis restart) answers True again.
+        """
+        return bool(self._claim(keys=[self.keys.articles], args=[url_key, f"{self.worker} {capture}"]))
 
     def heartbeat(self, info: dict[str, Any], client: Any = None) -> Any:
         target = client if client is not None else self.server

@@ -81,7 +81,7 @@ class ArticlePipeline:
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
 
-    async def _claim(self, url: str) -> bool:
+    async def _claim(self, url: str, capture: str) -> bool:
         """A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article once.
 
         Asked right after the line is written, so that a worker killed in between leaves its line (the
@@ -90,7 +90,7 @@ class ArticlePipeline:
         """
         engine = self.crawler.engine
         claim = getattr(engine.scheduler, "claim_article", None) if engine is not None else None
-        return True if claim is None else bool(await claim(url))
+        return True if claim is None else bool(await claim(url, capture))
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
@@ -116,7 +116,7 @@ class ArticlePipeline:
         async with self._sidecar_lock:  # a line withdrawn must be the last one of its file
             end = self.archive.sidecars.end(row["warc_file"])
             self.archive.sidecars.write(row)
-            if not await self._claim(item.url):
+            if not await self._claim(item.url, item.record.record_id):
                 self.archive.sidecars.retract(row["warc_file"], end)
                 self.stats.inc_value("newsarchive/redis/duplicate_article")
                 logger.info("Article %s already written by another worker of this crawl; line withdrawn", item.url)

@@ -197,16 +197,18 @@ class LeasingScheduler(Scheduler):
         return len(self.queue)
 
     # -- what the pipeline asks ---------------------------------------------------------------
-    async def claim_article(self, url: str) -> bool:
-        """True if this worker is the first in this run to write an article for `url`.
+    async def claim_article(self, url: str, capture: str) -> bool:
+        """True if `capture` (a response record id) is the one whose article line stands for `url`.
 
-        A request re-leased after its first worker died may have been extracted there already; the
-        claim is taken right before the sidecar line is written, so at most one line exists per URL.
+        A request re-leased after its first worker died (or was cut off from Redis longer than a lease)
+        may have been written there already; the pipeline asks right after writing the line and takes
+        it back when the answer is False, so at most one line exists per URL across all workers.
+        While Redis is away this waits (with backoff), and so does that item.
         """
         key = hashlib.sha1(url.encode("utf-8")).hexdigest()
         while True:
             try:
-                return self.link.call(self.store.claim_article, key)
+                return self.link.call(self.store.claim_article, key, capture)
             except RedisUnavailable:
                 await _sleep(max(self.link.wait_seconds(), 0.05))
 

@@ -83,12 +83,14 @@ def test_finish_only_when_empty_and_a_finished_crawl_starts_a_new_run(
     lease = b.lease(60)
     assert lease and not a.finish()
     b.ack([(lease.id, "done")])
-    assert b.claim_article("url-key") and not a.claim_article("url-key")
+    assert b.claim_article("url-key", "capture-1") and not a.claim_article("url-key", "capture-2")
+    assert b.claim_article("url-key", "capture-1")  # asked again after a lost reply: still ours
+    assert not b.claim_article("url-key", "capture-3")  # the same worker's second capture: not again
     assert a.finish()
     restarted, run = b.open("article", {"url": "x"})
     assert restarted and run == 2
     assert a.push(b"r", 0, "fp")  # new run: seen set, articles and counters start empty
-    assert a.claim_article("url-key")
+    assert a.claim_article("url-key", "capture-2")
     restarted, run = a.open("article", {"url": "x"})
     assert not restarted and run == 2
 
