@@ -131,12 +131,19 @@ class ArticlePipeline:
         self.stats.inc_value("newsarchive/articles")
         return row
 
+    def _site_block_stats(self) -> BlockStats | None:
+        """This crawl's statistics, or those shared by all workers of a shared crawl (in Redis)."""
+        engine = self.crawler.engine
+        shared = getattr(engine.scheduler, "shared_block_stats", None) if engine is not None else None
+        return shared(self.blocks) if shared is not None and self.blocks is not None else self.blocks
+
     def _drop_site_boilerplate(self, url: str, article: ExtractedArticle) -> ExtractedArticle:
-        if self.blocks is None or not article.paragraphs:
+        blocks = self._site_block_stats()
+        if blocks is None or not article.paragraphs:
             return article
         site = site_of(url)
-        self.blocks.observe(site, url, article.paragraphs)
-        kept = self.blocks.filter(site, article.paragraphs)
+        blocks.observe(site, url, article.paragraphs)
+        kept = blocks.filter(site, article.paragraphs)
         if not kept or len(kept) == len(article.paragraphs):
             return article  # never empty an article on statistics alone
         self.stats.inc_value("newsarchive/boilerplate/blocks_removed", len(article.paragraphs) - len(kept))

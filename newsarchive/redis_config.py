@@ -153,6 +153,9 @@ class CrawlKeys:
     def meta(self) -> str:  # HASH spider, arguments, run, started, finished
         return self._key("meta")
 
+    def boilerplate(self, site: str, part: str) -> str:  # per site: "docs" SET, "blocks" HASH (kept across runs)
+        return self._key(f"boilerplate:{site}:{part}")
+
     def run_keys(self) -> list[str]:
         """Everything a new run of the crawl starts without (not the meta)."""
         return [self.queue, self.seen, self.leases, self.lease_data, self.lease_info, self.counters,

@@ -31,8 +31,10 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.internet import reactor, task
 
+from newsarchive.boilerplate import BlockStats
 from newsarchive.config import SettingError
 from newsarchive.leases import LeaseStore
+from newsarchive.redis_boilerplate import RedisBlockStats
 from newsarchive.redis_config import CrawlKeys, RedisConfig, connect, default_crawl_id, new_worker_id
 from newsarchive.redis_link import RedisLink, RedisUnavailable
 
@@ -85,6 +87,7 @@ class LeasingScheduler(Scheduler):
         self.store: LeaseStore
         self.keys: CrawlKeys
         self._tick_loop: task.LoopingCall | None = None
+        self._block_stats: RedisBlockStats | None = None
         crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
 
@@ -211,6 +214,12 @@ class LeasingScheduler(Scheduler):
                 return self.link.call(self.store.claim_article, key, capture)
             except RedisUnavailable:
                 await _sleep(max(self.link.wait_seconds(), 0.05))
+
+    def shared_block_stats(self, local: BlockStats) -> BlockStats:
+        """The crawl's site-level boilerplate statistics, counted in Redis with `local`'s thresholds."""
+        if self._block_stats is None:
+            self._block_stats = RedisBlockStats(self.server, self.keys, self.link, local)
+        return self._block_stats
 
     # -- signals ------------------------------------------------------------------------------
     def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:

@@ -104,6 +104,7 @@ ARTICLE = """<!doctype html>
 <nav><a href="/">Home</a> <a href="/news/">News</a> <a href="/sport/">Sport</a></nav>
 <article><h1>{title}</h1><p class="byline">By {author}, {date}</p>
 {paragraphs}
+<p>{widget}</p>
 </article>
 <footer>© Loopback Herald. All rights reserved.</footer>
 </body></html>
@@ -117,6 +118,11 @@ OBJECTS = ["a new footbridge", "the winter market", "plans for a cycle lane", "a
            "a reading festival", "repairs to the chapel roof", "an archive of old photographs", "the flood defences"]
 EXTRAS = ["after months of debate", "despite the heavy rain", "with help from neighbours", "ahead of the holidays",
           "to the surprise of many residents", "for the first time in a decade", "on a shoestring budget"]
+
+
+# The same paragraph on every page: site-level boilerplate, to be learned across all workers.
+WIDGET = ("Every weekday morning the Loopback Herald briefing brings the region's news, weather and sport "
+          "to your inbox, free of charge and without advertising.")
 
 
 def _sentence(rng: random.Random) -> str:
@@ -140,7 +146,7 @@ def generate_site(folder: Path, articles: int, moved: int = 5) -> list[str]:
             "<p>" + " ".join(_sentence(rng) for _ in range(rng.randint(2, 4))) + f" (Report {number}.{p})</p>"
             for p in range(rng.randint(3, 5)))
         page = ARTICLE.format(title=title, author=rng.choice(["Ann Lee", "Bo Diaz", "Cy Park", "Di Moss"]),
-                              date=f"2026-11-{1 + number % 25:02d}", paragraphs=paragraphs)
+                              date=f"2026-11-{1 + number % 25:02d}", paragraphs=paragraphs, widget=WIDGET)
         name = f"story-{number:04d}.html"
         (news / name).write_text(page, encoding="utf-8")
         paths.append(f"/news/{name}" if number < articles else f"/redirect?to=/news/{name}")

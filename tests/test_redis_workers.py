@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from newsarchive.boilerplate import block_key, site_of
 from newsarchive.cli import main
 from newsarchive.redis_config import CrawlKeys
 from newsarchive.siteserver import serve_folder
 from tests.helpers import check_warc, read_records, read_sidecars, scrapy_crawl
 from tests.redis_helpers import (
+    WIDGET,
     RedisServer,
     SlowishHandler,
     generate_site,
@@ -100,6 +102,19 @@ def test_redis_counts_match_and_status_reports_them(shared: SharedCrawl) -> None
     assert f"queued 0  leased 0  done {ARTICLES + 2 * MOVED}  failed 0" in result.output
     assert result.output.count("stopped (finished)") == 3
     assert "pages/s" in result.output
+
+
+def test_site_boilerplate_is_learned_across_workers(shared: SharedCrawl) -> None:
+    rows = sidecar_rows(*shared.archives)
+    keys = CrawlKeys(CRAWL_ID)
+    site = site_of(shared.base_url + "/")
+    client = shared.redis.client()
+    assert client.scard(keys.boilerplate(site, "docs")) == ARTICLES + MOVED  # every page counted once
+    assert int(client.hget(keys.boilerplate(site, "blocks"), block_key(WIDGET)) or 0) == ARTICLES + MOVED
+    # the widget is kept only while the site had fewer than 3 pages in all (not 3 per worker)
+    kept = [r["url"] for r in rows if "Loopback Herald briefing" in r["text"]]
+    assert len(kept) <= 2, kept
+    assert sum(1 for r in rows if "(Report " in r["text"]) == ARTICLES + MOVED
 
 
 def test_bad_redis_settings_fail_at_start(redis_server: RedisServer, tmp_path: Path, site: str) -> None:
