@@ -31,9 +31,10 @@ return 1
 """
 
 # KEYS: queue, leases, lease_data, lease_info, lease_seq, counters   ARGV: lease ms, worker
-LEASE = _NOW_MS + """
+LEASE = """
 local item = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #item == 0 then return false end
+""" + _NOW_MS + """
 redis.call('ZREM', KEYS[1], item[1])
 local id = redis.call('INCR', KEYS[5])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), id)

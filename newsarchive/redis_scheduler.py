@@ -78,6 +78,7 @@ class LeasingScheduler(Scheduler):
         self.worker = new_worker_id()
         self.tick_seconds = max(0.2, min(1.0, config.lease_seconds / 4))
         self.leased: dict[str, Request] = {}
+        self.renewed_at: dict[str, float] = {}  # lease id -> when taken or last renewed (monotonic)
         self.responded: set[str] = set()
         self.to_ack: list[tuple[str, str]] = []
         self.to_push: list[tuple[Request, str | None]] = []
@@ -183,6 +184,7 @@ class LeasingScheduler(Scheduler):
         lease_id, request = got
         request.meta[LEASE_META] = lease_id
         self.leased[lease_id] = request
+        self.renewed_at[lease_id] = time.monotonic()
         self.idle_since = None
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
@@ -266,6 +268,7 @@ class LeasingScheduler(Scheduler):
         for lease_id, request in list(self.leased.items()):
             if request not in in_progress:
                 del self.leased[lease_id]
+                self.renewed_at.pop(lease_id, None)
                 outcome = "done" if lease_id in self.responded else "failed"
                 self.responded.discard(lease_id)
                 self.to_ack.append((lease_id, outcome))
@@ -305,6 +308,13 @@ class LeasingScheduler(Scheduler):
 
     def _tick(self) -> None:
         """Every ~second: flush, renew our leases, reclaim expired ones, heartbeat, share stats."""
+        try:
+            self._tick_once()
+        except Exception:  # an error reply (e.g. Redis out of memory) must not stop the renewals for good
+            logger.exception("Redis bookkeeping failed; trying again in %.1f s", self.tick_seconds)
+            self.stats.inc_value("newsarchive/redis/errors")
+
+    def _tick_once(self) -> None:
         if not self.link.ready():
             return
         was_down = not self.link.up
@@ -312,8 +322,9 @@ class LeasingScheduler(Scheduler):
         try:
             self._flush()
             pipe = self.server.pipeline(transaction=False)
-            if self.leased:
-                self.store.renew(list(self.leased), self.config.lease_seconds, client=pipe)
+            due = self._renewals_due()
+            if due:
+                self.store.renew(due, self.config.lease_seconds, client=pipe)
             reclaim_index = len(pipe)
             self.store.reclaim_expired(client=pipe)
             self.store.heartbeat(self._heartbeat_info(), client=pipe)
@@ -321,6 +332,10 @@ class LeasingScheduler(Scheduler):
             results = self.link.call(pipe.execute)
         except RedisUnavailable:
             return
+        now = time.monotonic()
+        for lid in due:
+            if lid in self.leased:
+                self.renewed_at[lid] = now
         reclaimed = int(results[reclaim_index] or 0)
         if reclaimed:
             logger.info("Took back %d expired leases into the frontier", reclaimed)
@@ -329,6 +344,12 @@ class LeasingScheduler(Scheduler):
         if was_down:
             logger.info("Back in crawl %s: %d leases held", self.keys.crawl_id, len(self.leased))
         self._wake_engine()
+
+    def _renewals_due(self) -> list[str]:
+        """Leases held for a third of their time since taken or last renewed (not every lease every tick)."""
+        now = time.monotonic()
+        every = self.config.lease_seconds / 3
+        return [lid for lid in self.leased if now - self.renewed_at.get(lid, now) >= every]
 
     def _wake_engine(self) -> None:
         """Lets the engine ask for requests now, not at its next 5 s heartbeat (other workers add work)."""
