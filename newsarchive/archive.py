@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 from newsarchive import __version__
 from newsarchive.config import ArchiveConfig
+from newsarchive.redis_config import RedisConfig
 from newsarchive.sidecar import SidecarWriter
+from newsarchive.state import CrawlState, open_state
 from newsarchive.warc_writer import WARCFileWriter
 
 if TYPE_CHECKING:
@@ -22,10 +24,15 @@ _ATTRIBUTE = "_newsarchive_archive"
 class Archive:
     """WARC files and sidecars under NEWSARCHIVE_DIR; one per crawler (see `for_crawler`)."""
 
-    def __init__(self, config: ArchiveConfig, warcinfo: dict[str, str]) -> None:
+    def __init__(self, config: ArchiveConfig, warcinfo: dict[str, str], state: CrawlState | None = None) -> None:
         self.config = config
         config.directory.mkdir(parents=True, exist_ok=True)
-        self.warc = WARCFileWriter(
+        writer_class, sidecar_class = WARCFileWriter, SidecarWriter
+        if config.test_pause:
+            from newsarchive.testing import pausing_writers
+
+            writer_class, sidecar_class = pausing_writers(*config.test_pause)
+        self.warc = writer_class(
             config.directory,
             prefix=config.prefix,
             max_bytes=config.warc_max_bytes,
@@ -33,7 +40,8 @@ class Archive:
             warcinfo=warcinfo,
             fsync=config.fsync,
         )
-        self.sidecars = SidecarWriter(config.directory, fsync=config.fsync)
+        self.sidecars = sidecar_class(config.directory, fsync=config.fsync)
+        self.state: CrawlState = state if state is not None else open_state(config.directory)
         self.closed = False
 
     @classmethod
@@ -52,7 +60,12 @@ class Archive:
                 "description": config.description,
                 "isPartOf": crawler.spidercls.name if crawler.spidercls else "",
             }
-            archive = cls(config, {k: v for k, v in warcinfo.items() if v})
+            state = None
+            if RedisConfig.from_settings(settings).enabled:  # a worker of a shared crawl: the state is shared
+                from newsarchive.redis_state import RedisCrawlState
+
+                state = RedisCrawlState(crawler)
+            archive = cls(config, {k: v for k, v in warcinfo.items() if v}, state)
             setattr(crawler, _ATTRIBUTE, archive)
         return archive
 
@@ -61,3 +74,4 @@ class Archive:
             self.closed = True
             self.sidecars.close()
             self.warc.close()
+            self.state.close()

@@ -26,13 +26,21 @@ def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
 
 
 def run_spider(spider: str, overrides: dict[str, Any], **spider_args: str) -> dict[str, Any]:
-    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats."""
+    """Runs one spider in this process, as `scrapy crawl` would; returns its final stats.
+    Exits with EXIT_LOCKED when another run holds the archive folder."""
     from scrapy.crawler import CrawlerProcess
+
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
 
     process = CrawlerProcess(project_settings(overrides))
     crawler = process.create_crawler(spider)
-    process.crawl(crawler, **spider_args)
+    locked: list[BaseException] = []
+    running = process.crawl(crawler, **spider_args)
+    running.addErrback(lambda failure: locked.append(failure.value) if failure.check(ArchiveLocked) else failure)
     process.start()
+    if locked:
+        click.echo(str(locked[0]), err=True)
+        sys.exit(EXIT_LOCKED)
     return crawler.stats.get_stats() if crawler.stats else {}
 
 
@@ -96,6 +104,26 @@ def run_demo(directory: Path) -> None:
     report(directory, stats)
     click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice.")
     sys.exit(0 if stats.get("newsarchive/articles") else 1)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a running crawl to release the folder's lock.")
+def recover(directory: Path, wait: float) -> None:
+    """Finish what a killed crawl left in DIRECTORY (a crawl also does this at start, by itself)."""
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
+    from newsarchive.recovery import recover_folder
+
+    try:
+        report = recover_folder(directory, wait)
+    except ArchiveLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
+    if not report.files:
+        click.echo(f"Nothing to recover in {directory}: no unfinished WARC file.")
+    for line in report.lines():
+        click.echo(line)
 
 
 @main.group()

@@ -38,6 +38,23 @@ def _float(settings: BaseSettings, name: str, default: float, minimum: float = 0
     return value
 
 
+TEST_PAUSE_POINTS = ("writes", "torn", "sidecar")
+
+
+def _test_pause(settings: BaseSettings) -> tuple[str, int] | None:
+    """NEWSARCHIVE_TEST_PAUSE_AFTER=POINT:N, a testing hook (see newsarchive/testing.py)."""
+    raw = str(settings.get("NEWSARCHIVE_TEST_PAUSE_AFTER", "") or "").strip()
+    if not raw:
+        return None
+    point, _, count = raw.partition(":")
+    if point not in TEST_PAUSE_POINTS or not count.isdigit() or int(count) < 1:
+        raise SettingError(
+            f"NEWSARCHIVE_TEST_PAUSE_AFTER must be POINT:N with POINT one of {', '.join(TEST_PAUSE_POINTS)}"
+            f" and N >= 1, got {raw!r}"
+        )
+    return point, int(count)
+
+
 @dataclass(frozen=True)
 class ArchiveConfig:
     """Where and how the archive is written."""
@@ -52,6 +69,8 @@ class ArchiveConfig:
     extract_timeout: float
     extract_queue: int
     fsync: bool
+    lock_wait: float = 0.0
+    test_pause: tuple[str, int] | None = None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
@@ -79,6 +98,8 @@ class ArchiveConfig:
             extract_timeout=_float(settings, "NEWSARCHIVE_EXTRACT_TIMEOUT", 60.0, minimum=0.1),
             extract_queue=_positive_int(settings, "NEWSARCHIVE_EXTRACT_QUEUE", 2 * n_workers + 2),
             fsync=settings.getbool("NEWSARCHIVE_FSYNC", False),
+            lock_wait=_float(settings, "NEWSARCHIVE_LOCK_WAIT", 0.0),
+            test_pause=_test_pause(settings),
         )
 
 

@@ -20,3 +20,4 @@ class FetchedPage:
     html: str
     record: RecordLocation  # the response record in the WARC
     hints: dict[str, Any] = field(default_factory=dict)  # from a feed or sitemap: title, date, authors
+    supersedes: str | None = None  # record id of the earlier capture of this article, when it changed

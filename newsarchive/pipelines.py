@@ -52,6 +52,7 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "text": article.text,
         "word_count": article.word_count,
         "source": hints.get("source"),
+        "supersedes": page.supersedes,
         "extractor": extractor_info(),
     }
 
@@ -114,6 +115,8 @@ class ArticlePipeline:
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
+            if not self.archive.closed:
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
         article = self._drop_site_boilerplate(item.final_url, article)
         if self.archive.closed:
@@ -128,6 +131,7 @@ class ArticlePipeline:
                 self.stats.inc_value("newsarchive/redis/duplicate_article")
                 logger.info("Article %s already written by another worker of this crawl; line withdrawn", item.url)
                 raise DropItem("article already written by another worker")
+        self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row
 

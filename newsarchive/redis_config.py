@@ -153,6 +153,9 @@ class CrawlKeys:
     def meta(self) -> str:  # HASH spider, arguments, run, started, finished
         return self._key("meta")
 
+    def state(self, name: str) -> str:  # the crawl state (issue 4's CrawlState), kept across runs
+        return self._key(f"state:{name}")
+
     def boilerplate(self, site: str, part: str) -> str:  # per site: "docs" SET, "blocks" HASH (kept across runs)
         return self._key(f"boilerplate:{site}:{part}")
 

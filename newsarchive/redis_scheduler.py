@@ -37,6 +37,7 @@ from newsarchive.leases import LeaseStore
 from newsarchive.redis_boilerplate import RedisBlockStats
 from newsarchive.redis_config import CrawlKeys, RedisConfig, connect, default_crawl_id, new_worker_id
 from newsarchive.redis_link import RedisLink, RedisUnavailable
+from newsarchive.spiders.base import SKIPPED_META
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +270,10 @@ class LeasingScheduler(Scheduler):
             if request not in in_progress:
                 del self.leased[lease_id]
                 self.renewed_at.pop(lease_id, None)
-                outcome = "done" if lease_id in self.responded else "failed"
+                if lease_id in self.responded:
+                    outcome = "done"
+                else:
+                    outcome = "skipped" if request.meta.get(SKIPPED_META) else "failed"
                 self.responded.discard(lease_id)
                 self.to_ack.append((lease_id, outcome))
 

@@ -29,7 +29,14 @@ DOWNLOAD_HANDLERS = {
     "https": "newsarchive.http_handler.HTTP11DownloadHandler",
 }
 
-EXTENSIONS = {"newsarchive.archiver.WARCArchiver": 0}
+# The lock (and crash recovery) comes before anything touches the archive; the run's stats come last.
+EXTENSIONS = {
+    "newsarchive.runlock.ArchiveLock": -100,
+    "newsarchive.archiver.WARCArchiver": 0,
+    "newsarchive.runstats.RunStats": 100,
+}
+# Before robots.txt (100): an archived article is skipped without asking the site anything.
+DOWNLOADER_MIDDLEWARES = {"newsarchive.recrawl.RecrawlMiddleware": 50}
 # With NEWSARCHIVE_REDIS_URL set, a worker of a shared crawl (README: "Running on several machines").
 ADDONS = {"newsarchive.redis_addon.RedisWorkers": 0}
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}

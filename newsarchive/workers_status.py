@@ -37,6 +37,7 @@ class CrawlStatus:
     leased: int
     done: int
     failed: int
+    skipped: int
     reclaimed: int
     released: int
     seen: int
@@ -74,6 +75,7 @@ def read_crawl(client: redis.Redis, crawl_id: str, now: float | None = None) -> 
         crawl_id=crawl_id, spider=meta.get("spider", "?"), run=int(meta.get("run", 0)),
         started=_float(meta.get("started")), finished=_float(meta.get("finished")),
         queued=int(queued), leased=int(leased), done=counts.get("done", 0), failed=counts.get("failed", 0),
+        skipped=counts.get("skipped", 0),
         reclaimed=counts.get("reclaimed", 0), released=counts.get("released", 0), seen=int(seen),
         articles=int(articles), stats={_text(k): int(v) for k, v in stats.items()},
     )
@@ -107,7 +109,7 @@ def format_status(crawls: list[CrawlStatus]) -> str:
     for c in crawls:
         state = f"finished {_when(c.finished)}" if c.finished else "running"
         lines.append(f"crawl {c.crawl_id} ({c.spider}, run {c.run}, started {_when(c.started)}, {state})")
-        lines.append(f"  queued {c.queued}  leased {c.leased}  done {c.done}  failed {c.failed}  "
+        lines.append(f"  queued {c.queued}  leased {c.leased}  done {c.done}  failed {c.failed}  skipped {c.skipped}  "
                      f"reclaimed {c.reclaimed}  released {c.released}  seen {c.seen}  articles {c.articles}")
         for w in c.workers:
             lines.append(f"  worker {w.worker:<28} {w.state:<20} done {w.done:>7}  leased {w.leased:>4}  "

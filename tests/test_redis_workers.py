@@ -143,3 +143,24 @@ def test_a_worker_over_tls_with_a_password(tmp_path: Path, site: str) -> None:
         assert int(server.client().hget(CrawlKeys("tls").counters, "done") or 0) == 2
     finally:
         server.stop()
+
+
+def test_crawl_state_is_shared_and_a_next_run_skips_what_any_worker_archived(
+        shared: SharedCrawl, tmp_path: Path) -> None:
+    """Runs last: it starts the crawl's next run (counters cleared), as the next cron run would."""
+    client = shared.redis.client()
+    keys = CrawlKeys(CRAWL_ID)
+    rows = sidecar_rows(*shared.archives)
+    assert all(client.zcard(keys.state("done:") + row["url"]) == 1 for row in rows)
+    assert not any((a / "state.sqlite3").exists() for a in shared.archives)  # no local state in a shared crawl
+    urls_file = tmp_path / "urls.txt"
+    urls_file.write_text("\n".join(shared.base_url + p for p in shared.paths) + "\n")
+    result = scrapy_crawl("article", tmp_path / "next", "-a", f"urls_file={urls_file}",
+                          settings={"NEWSARCHIVE_REDIS_URL": shared.redis.url, "NEWSARCHIVE_CRAWL_ID": CRAWL_ID,
+                                    "NEWSARCHIVE_REDIS_IDLE_SECONDS": "0.5"}, timeout=120)
+    assert result.returncode == 0, result.log[-3000:]
+    assert "run 2, the previous run had finished" in result.log
+    assert not read_sidecars(tmp_path / "next")
+    assert result.stats()["newsarchive/skipped/archived"] == ARTICLES + MOVED
+    counters = {k.decode(): int(v) for k, v in client.hgetall(keys.counters).items()}
+    assert counters["skipped"] == ARTICLES + MOVED and counters.get("failed", 0) == 0

@@ -11,10 +11,15 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
+from newsarchive.archive import Archive
 from newsarchive.archiver import RECORD_META
 from newsarchive.items import FetchedPage
+from newsarchive.recrawl import PREVIOUS_META, ArchiveSkip
+from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
+
+SKIPPED_META = "newsarchive_skipped"
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
@@ -67,15 +72,18 @@ class NewsSpider(scrapy.Spider):
             logger.warning("Response for %s was not archived; not extracting it", response.url)
             return None
         kind = content_type(response)
+        redirects = response.meta.get("redirect_urls") or []
         if not isinstance(response, TextResponse) or (kind and kind not in HTML_TYPES):
             self.crawler.stats.inc_value("newsarchive/skipped/not_html")
             logger.info("Archived %s (%s), not an HTML page", response.url, kind or "no content type")
+            self._nothing_to_extract(record, [*redirects, response.url])
             return None
         if not response.body.strip():
             self.crawler.stats.inc_value("newsarchive/skipped/empty")
             logger.info("Archived %s, empty body", response.url)
+            self._nothing_to_extract(record, [*redirects, response.url])
             return None
-        redirects = response.meta.get("redirect_urls") or []
+        previous = response.meta.get(PREVIOUS_META)
         return FetchedPage(
             url=redirects[0] if redirects else response.url,
             final_url=response.url,
@@ -85,7 +93,12 @@ class NewsSpider(scrapy.Spider):
             html=response.text,
             record=record,
             hints=dict(hints or {}),
+            supersedes=previous.content_record_id if previous is not None else None,
         )
+
+    def _nothing_to_extract(self, record: RecordLocation, urls: list[str]) -> None:
+        """A page with no text to extract is archived all the same: later runs need not fetch it again."""
+        Archive.for_crawler(self.crawler).state.mark_done(record.record_id, urls)
 
     def parse_article(self, response: Response, **hints: Any) -> Iterator[FetchedPage]:
         page = self.fetched_page(response, hints)
@@ -95,6 +108,10 @@ class NewsSpider(scrapy.Spider):
     def errback(self, failure: Any) -> Iterable[Any]:
         """Network errors and HTTP errors: logged once and counted; the crawl goes on."""
         request = getattr(failure, "request", None)
+        if failure.check(ArchiveSkip):  # already archived or unchanged: counted where decided
+            if request is not None:
+                request.meta[SKIPPED_META] = True  # a shared crawl counts it as skipped, not failed
+            return []
         reason = failure.type.__name__ if failure.type else "error"
         self.crawler.stats.inc_value(f"newsarchive/failed/{reason}")
         logger.warning("Failed %s: %s", request.url if request else "?", failure.getErrorMessage())
