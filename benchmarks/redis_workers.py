@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def run_once(server: RedisServer, workdir: Path, urls_file: Path, pages: int, wo
     cpu = _cpu(client.info("cpu")) - cpu_before
     commandstats = client.info("commandstats")
     calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in commandstats.items()}
+    usec = {name.removeprefix("cmdstat_"): float(v["usec_per_call"]) for name, v in commandstats.items()}
     calls["hmget"] = calls.get("hmget", 0) - polls  # the benchmark's own polling
     calls.pop("config|resetstat", None)
     calls.pop("info", None)
@@ -70,7 +72,11 @@ def run_once(server: RedisServer, workdir: Path, urls_file: Path, pages: int, wo
         "workers": workers, "exit_codes": codes, "articles": articles, "pages_per_second": round(articles / window, 1),
         "wall_seconds": round(wall, 1), "redis_calls_per_page": round(sum(calls.values()) / articles, 2),
         "redis_evalsha_per_page": round(calls.get("evalsha", 0) / articles, 2),
-        "redis_cpu_ms_per_page": round(1000 * cpu / articles, 3), "calls": dict(sorted(calls.items())),
+        "redis_cpu_ms_per_page": round(1000 * cpu / articles, 3),
+        # time inside Redis per script call (its commands included), without network I/O
+        "evalsha_usec_per_call": usec.get("evalsha"),
+        "redis_exec_ms_per_page": round(calls.get("evalsha", 0) * usec.get("evalsha", 0) / articles / 1000, 3),
+        "calls": dict(sorted(calls.items())),
     }
 
 
@@ -111,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{n} worker(s): {result['articles']} articles, {result['pages_per_second']} pages/s "
                           f"(wall {result['wall_seconds']} s), {result['redis_calls_per_page']} Redis commands/page "
                           f"({result['redis_evalsha_per_page']} EVALSHA), "
-                          f"{result['redis_cpu_ms_per_page']} ms Redis CPU/page", flush=True)
+                          f"{result['redis_cpu_ms_per_page']} ms Redis CPU/page, "
+                          f"EVALSHA {result['evalsha_usec_per_call']} µs/call", flush=True)
             bench = redis_benchmark(server)
         finally:
             server.stop()
@@ -123,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print("redis-benchmark (requests/s):", json.dumps(bench))
     print("one Redis instance could coordinate about", json.dumps(estimate))
-    report = {"pages": args.pages, "cores": __import__("os").cpu_count(), "runs": runs, "redis_benchmark": bench,
-              "estimate": estimate, "python": sys.version.split()[0]}
+    report = {"pages": args.pages, "cores": os.cpu_count(), "load_average": os.getloadavg(), "runs": runs,
+              "redis_benchmark": bench, "estimate": estimate, "python": sys.version.split()[0]}
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 0 if all(r["articles"] == args.pages for r in runs) else 1
 
