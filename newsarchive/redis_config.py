@@ -15,6 +15,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import NoBackoff
@@ -82,6 +83,14 @@ def connect(url: str, timeout: float = 5.0) -> redis.Redis:
         retry=Retry(NoBackoff(), 0),
         health_check_interval=30,
     )
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+    return url
 
 
 def default_crawl_id(spider_name: str, arguments: dict[str, Any]) -> str:

@@ -80,3 +80,11 @@ class RedisLink:
                 self.stats.inc_value("newsarchive/redis/outage_seconds", round(time.monotonic() - self.down_since))
             self.down_since = None
             self.delay = 0.0
+
+
+async def pause(seconds: float) -> None:
+    """Waits without blocking the reactor (any Twisted reactor, asyncio's included)."""
+    from scrapy.utils.defer import maybe_deferred_to_future
+    from twisted.internet import reactor, task
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))

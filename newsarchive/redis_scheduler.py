@@ -25,18 +25,18 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import Response
-from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
-from twisted.internet import reactor, task
+from twisted.internet import task
 
 from newsarchive.boilerplate import BlockStats
 from newsarchive.config import SettingError
-from newsarchive.leases import LeaseStore
+from newsarchive.leases import Lease, LeaseStore
 from newsarchive.redis_boilerplate import RedisBlockStats
-from newsarchive.redis_config import CrawlKeys, RedisConfig, connect, default_crawl_id, new_worker_id
-from newsarchive.redis_link import RedisLink, RedisUnavailable
+from newsarchive.redis_config import CrawlKeys, RedisConfig, connect, default_crawl_id, new_worker_id, safe_url
+from newsarchive.redis_link import RedisLink, RedisUnavailable, pause
 from newsarchive.spiders.base import SKIPPED_META
 
 logger = logging.getLogger(__name__)
@@ -60,11 +60,11 @@ class LeasingQueue(PriorityQueue):
     def push(self, request: Request) -> None:
         self.push_new(request, None)
 
-    def lease(self, lease_seconds: float) -> tuple[str, Request] | None:
-        got = self.store.lease(lease_seconds)
-        if got is None:
-            return None
-        return got.id, self._decode_request(got.data)
+    def lease(self, lease_seconds: float) -> Lease | None:
+        return self.store.lease(lease_seconds)
+
+    def decode(self, data: bytes) -> Request:
+        return self._decode_request(data)
 
 
 class LeasingScheduler(Scheduler):
@@ -106,7 +106,7 @@ class LeasingScheduler(Scheduler):
         except redis.exceptions.ResponseError as exc:  # e.g. NOAUTH: a password is needed
             raise SettingError(f"NEWSARCHIVE_REDIS_URL: Redis refused the connection ({exc})") from None
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            logger.warning("Redis at %s not reachable yet (%s); will wait for it", _safe_url(config.url), exc)
+            logger.warning("Redis at %s not reachable yet (%s); will wait for it", safe_url(config.url), exc)
         return cls(crawler, config, server)
 
     # -- opening and closing --------------------------------------------------------------------
@@ -127,9 +127,9 @@ class LeasingScheduler(Scheduler):
                 restarted, run = self.link.call(self.store.open, spider_name, arguments)
                 break
             except RedisUnavailable:
-                await _sleep(max(self.link.wait_seconds(), 0.05))
+                await pause(max(self.link.wait_seconds(), 0.05))
         logger.info("Worker %s joined crawl %s (run %d%s) on %s", self.worker, self.keys.crawl_id, run,
-                    ", the previous run had finished" if restarted else "", _safe_url(self.config.url))
+                    ", the previous run had finished" if restarted else "", safe_url(self.config.url))
         self.stats.set_value("newsarchive/redis/crawl_id", self.keys.crawl_id)
         self.stats.set_value("newsarchive/redis/worker", self.worker)
         self._tick_loop = task.LoopingCall(self._tick)
@@ -142,7 +142,7 @@ class LeasingScheduler(Scheduler):
 
     async def _leave(self, reason: str) -> None:
         """Acknowledges what is done, hands back what is not, for up to a lease's time if Redis is away."""
-        self._settle(in_progress=set())
+        self._settle(self._in_progress())  # the engine has finished everything it could by now
         deadline = time.monotonic() + self.config.lease_seconds
         while time.monotonic() < deadline:
             try:
@@ -156,7 +156,7 @@ class LeasingScheduler(Scheduler):
                 self.link.call(self.store.heartbeat, self._heartbeat_info(stopped=reason))
                 return
             except RedisUnavailable:
-                await _sleep(max(self.link.wait_seconds(), 0.05))
+                await pause(max(self.link.wait_seconds(), 0.05))
         logger.error("Redis unreachable at close: %d new requests not queued, %d acknowledgements not sent "
                      "(their leases expire and other workers redo them)", len(self.to_push), len(self.to_ack))
 
@@ -173,19 +173,21 @@ class LeasingScheduler(Scheduler):
         self._settle(self._in_progress())
         try:
             self._flush()
-            got = self.link.call(self.queue.lease, self.config.lease_seconds)
+            lease = self.link.call(self.queue.lease, self.config.lease_seconds)
         except RedisUnavailable:
             return None
-        except Exception:
-            logger.exception("Could not read a request from the frontier; skipped")
+        if lease is None:
+            return None
+        try:
+            request = self.queue.decode(lease.data)
+        except Exception:  # e.g. a spider callback renamed since it was queued: dropped, not retried forever
+            logger.exception("Could not read a request from the frontier; dropped")
             self.stats.inc_value("newsarchive/redis/undecodable")
+            self.to_ack.append((lease.id, "failed"))
             return None
-        if got is None:
-            return None
-        lease_id, request = got
-        request.meta[LEASE_META] = lease_id
-        self.leased[lease_id] = request
-        self.renewed_at[lease_id] = time.monotonic()
+        request.meta[LEASE_META] = lease.id
+        self.leased[lease.id] = request
+        self.renewed_at[lease.id] = time.monotonic()
         self.idle_since = None
         self.stats.inc_value("scheduler/dequeued/redis")
         return request
@@ -216,7 +218,7 @@ class LeasingScheduler(Scheduler):
             try:
                 return self.link.call(self.store.claim_article, key, capture)
             except RedisUnavailable:
-                await _sleep(max(self.link.wait_seconds(), 0.05))
+                await pause(max(self.link.wait_seconds(), 0.05))
 
     def shared_block_stats(self, local: BlockStats) -> BlockStats:
         """The crawl's site-level boilerplate statistics, counted in Redis with `local`'s thresholds."""
@@ -389,18 +391,3 @@ class LeasingScheduler(Scheduler):
         self._stats_deltas(pipe)
         self.link.call(pipe.execute)
         self._commit_stats()
-
-
-async def _sleep(seconds: float) -> None:
-    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
-
-
-def _safe_url(url: str) -> str:
-    """The URL without its password, for logs."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
