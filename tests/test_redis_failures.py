@@ -157,3 +157,23 @@ def test_crawl_completes_through_a_redis_restart(restarted: tuple[Outcome, Redis
         assert result.returncode == 0, result.stdout + result.stderr
     assert outcome.counters["done"] + outcome.counters.get("skipped", 0) == REQUESTS
     assert outcome.counters.get("failed", 0) == 0
+
+
+def test_a_worker_waits_for_a_redis_that_is_not_up_yet(tmp_path: Path, site: str) -> None:
+    server = RedisServer(tmp_path / "redis")  # not started yet
+    urls = ",".join(f"{site}/{p}" for p in ("article-plain.html", "broken.html"))
+    worker = start_worker(tmp_path / "out", tmp_path / "w.log", "-a", f"url={urls}",
+                          settings={"NEWSARCHIVE_REDIS_URL": server.url, "NEWSARCHIVE_CRAWL_ID": "late",
+                                    "NEWSARCHIVE_REDIS_IDLE_SECONDS": "0.5",
+                                    "NEWSARCHIVE_REDIS_RETRY_MAX_SECONDS": "0.5"})
+    try:
+        assert wait_for(lambda: "not reachable yet" in (tmp_path / "w.log").read_text(errors="replace"), 60)
+        time.sleep(1)
+        server.start()
+        assert wait_all([worker], timeout=90) == [0]
+    finally:
+        server.stop()
+    log = (tmp_path / "w.log").read_text(errors="replace")
+    assert "Redis reachable again" in log and "joined crawl late" in log
+    assert {row["url"] for row in sidecar_rows(tmp_path / "out")} == {f"{site}/article-plain.html",
+                                                                       f"{site}/broken.html"}
