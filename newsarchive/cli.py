@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from scrapy.settings import Settings
 from newsarchive import __version__
 
 DEMO_SITE = Path(__file__).parent / "demo" / "site"
+DEMO_PORT = 8047  # fixed, so that repeated demo runs see the same URLs and skip what they archived
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Settings:
@@ -93,17 +95,27 @@ def demo(directory: Path) -> None:
 
 
 def run_demo(directory: Path) -> None:
+    from newsarchive.commands.crawl import exit_status
     from newsarchive.siteserver import serve_folder
 
-    urls_file = DEMO_SITE / "urls.txt"
-    with serve_folder(DEMO_SITE) as base_url:
-        urls = [base_url + "/" + line.strip() for line in urls_file.read_text().splitlines() if line.strip()]
-        click.echo(f"Serving the demo site at {base_url}; archiving {len(urls)} pages into {directory}/")
-        overrides = {"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING"}
-        stats = run_spider("article", overrides, url=",".join(urls))
+    port = int(os.environ.get("NEWSARCHIVE_DEMO_PORT", DEMO_PORT))
+    with ExitStack() as stack:
+        try:
+            base_url = stack.enter_context(serve_folder(DEMO_SITE, port=port))
+        except OSError:  # the port is taken: any free one (URLs then differ from earlier demo runs)
+            base_url = stack.enter_context(serve_folder(DEMO_SITE))
+        feed = base_url + "/feed.rss"
+        click.echo(f"Serving the demo site at {base_url}; archiving the articles its feed lists "
+                   f"({feed}) into {directory}/")
+        overrides = {"NEWSARCHIVE_DIR": str(directory), "AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "WARNING",
+                     "NEWSARCHIVE_CONTACT": base_url + "/"}
+        stats = run_spider("feed", overrides, url=feed)
     report(directory, stats)
-    click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice.")
-    sys.exit(0 if stats.get("newsarchive/articles") else 1)
+    if skipped := stats.get("newsarchive/skipped/archived"):
+        click.echo(f"{skipped} articles were archived by an earlier run and not fetched again.")
+    click.echo("Next: newsarchive crawl URL… (or scrapy crawl article -a url=URL) archives pages of your choice; "
+               "scrapy crawl feed|sitemap|site finds a site's articles by itself (README).")
+    sys.exit(exit_status(stats))
 
 
 @main.command()

@@ -16,6 +16,7 @@ import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article
 
@@ -34,8 +35,14 @@ def _init_worker(options: ExtractionOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
 
 
-def _extract_in_worker(html: str, url: str) -> tuple[int, ExtractedArticle | None]:
-    return os.getpid(), extract_article(html, url, _worker_options)
+def _extract_in_worker(
+    html: str, url: str, drop_selectors: tuple[str, ...] = ()
+) -> tuple[int, ExtractedArticle | None]:
+    options = _worker_options
+    if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
+        base = options or ExtractionOptions()
+        options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
+    return os.getpid(), extract_article(html, url, options)
 
 
 class ExtractionPool:
@@ -53,19 +60,19 @@ class ExtractionPool:
         self.peak_in_flight = 0
         self.worker_pids: set[int] = set()
 
-    async def extract(self, html: str, url: str) -> ExtractedArticle | None:
+    async def extract(self, html: str, url: str, drop_selectors: tuple[str, ...] = ()) -> ExtractedArticle | None:
         async with self._slots:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
-                return await self._extract_retrying(html, url)
+                return await self._extract_retrying(html, url, drop_selectors)
             finally:
                 self.in_flight -= 1
 
-    async def _extract_retrying(self, html: str, url: str) -> ExtractedArticle | None:
+    async def _extract_retrying(self, html: str, url: str, drop_selectors: tuple[str, ...]) -> ExtractedArticle | None:
         for attempt in (1, 2):
             generation, executor = self._generation, self._ensure_executor()
-            future = asyncio.wrap_future(executor.submit(_extract_in_worker, html, url))
+            future = asyncio.wrap_future(executor.submit(_extract_in_worker, html, url, drop_selectors))
             try:
                 pid, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:

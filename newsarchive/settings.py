@@ -1,15 +1,14 @@
 """Scrapy settings for newsarchive; every NEWSARCHIVE_* setting is documented in the README."""
 
-from newsarchive import __version__
-
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["newsarchive.spiders"]
 NEWSPIDER_MODULE = "newsarchive.spiders"
 COMMANDS_MODULE = "newsarchive.commands"
 
-# Politeness: obey robots.txt, adapt the pace to the server, identify ourselves.
+# Politeness: obey robots.txt, adapt the pace to the server, identify ourselves (USER_AGENT is composed
+# from NEWSARCHIVE_CONTACT by the Politeness add-on), wait as long as Retry-After says.
 ROBOTSTXT_OBEY = True
-USER_AGENT = f"newsarchive/{__version__} (+https://github.com/newsarchive/newsarchive)"
+ADDONS = {"newsarchive.politeness.Politeness": 0}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -36,7 +35,10 @@ EXTENSIONS = {
     "newsarchive.runstats.RunStats": 100,
 }
 # Before robots.txt (100): an archived article is skipped without asking the site anything.
-DOWNLOADER_MIDDLEWARES = {"newsarchive.recrawl.RecrawlMiddleware": 50}
+DOWNLOADER_MIDDLEWARES = {
+    "newsarchive.recrawl.RecrawlMiddleware": 50,
+    "newsarchive.retry_after.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
+}
 # With NEWSARCHIVE_REDIS_URL set, a worker of a shared crawl (README: "Running on several machines").
 ADDONS = {"newsarchive.redis_addon.RedisWorkers": 0}
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}

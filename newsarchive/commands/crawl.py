@@ -15,6 +15,7 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.settings import BaseSettings
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -24,6 +25,17 @@ logger = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_NOTHING_ARCHIVED = 1
+
+
+def print_sites(settings: BaseSettings) -> None:
+    """`scrapy crawl site` without a name: the configured sites, one a line."""
+    from newsarchive.discovery_config import DiscoveryConfig
+    from newsarchive.sites import describe_sites
+
+    lines = describe_sites(DiscoveryConfig.from_settings(settings).sites_dir)
+    print("Configured sites (crawl one with: scrapy crawl site -a name=NAME):")
+    for line in lines or ["(none: add NAME.toml files to NEWSARCHIVE_SITES_DIR)"]:
+        print("  " + line)
 
 
 def exit_status(stats: dict[str, Any]) -> int:
@@ -40,6 +52,10 @@ class Command(ScrapyCrawlCommand):
             raise UsageError
         if len(args) > 1:
             raise UsageError("running 'scrapy crawl' with more than one spider is not supported")
+        if args[0] == "site" and not opts.spargs.get("name"):
+            assert self.settings is not None
+            print_sites(self.settings)
+            return
         assert self.crawler_process is not None
         crawler = self._create_crawler(args[0])
         errors: list[BaseException] = []

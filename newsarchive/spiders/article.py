@@ -11,7 +11,7 @@ from newsarchive.spiders.base import NewsSpider, read_urls_file, split_arg
 
 
 class ArticleSpider(NewsSpider):
-    """Archives the article pages it is given, one request each."""
+    """Archives the article pages it is given, one request each (multi-page articles are joined)."""
 
     name = "article"
 
@@ -23,6 +23,6 @@ class ArticleSpider(NewsSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.urls:
-            request = self.valid_request(url, callback=self.parse_article, errback=self.errback)
+            request = self.article_request(url, discovered=False)
             if request is not None:
                 yield request
