@@ -163,11 +163,12 @@ class SlowishHandler(TrickyHandler):
         super().do_GET()
 
 
-def start_worker(archive: Path, log: Path, *args: str, settings: dict[str, Any]) -> subprocess.Popen[bytes]:
-    """A `scrapy crawl article` worker in the background, its output in `log`."""
+def start_worker(archive: Path, log: Path, *args: str, settings: dict[str, Any],
+                 spider: str = "article") -> subprocess.Popen[bytes]:
+    """A `scrapy crawl SPIDER` worker in the background, its output in `log`."""
     merged = {"NEWSARCHIVE_DIR": str(archive), "AUTOTHROTTLE_ENABLED": "False", "LOG_LEVEL": "INFO",
               "NEWSARCHIVE_EXTRACT_WORKERS": "1", **settings}
-    command = [sys.executable, "-m", "scrapy", "crawl", "article"]
+    command = [sys.executable, "-m", "scrapy", "crawl", spider]
     for name, value in merged.items():
         command += ["-s", f"{name}={value}"]
     command += list(args)

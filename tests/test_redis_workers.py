@@ -13,6 +13,7 @@ from newsarchive.boilerplate import block_key, site_of
 from newsarchive.cli import main
 from newsarchive.redis_config import CrawlKeys
 from newsarchive.siteserver import serve_folder
+from tests.discovery_server import serve_news_site
 from tests.helpers import check_warc, read_records, read_sidecars, scrapy_crawl
 from tests.redis_helpers import (
     WIDGET,
@@ -164,3 +165,19 @@ def test_crawl_state_is_shared_and_a_next_run_skips_what_any_worker_archived(
     assert result.stats()["newsarchive/skipped/archived"] == ARTICLES + MOVED
     counters = {k.decode(): int(v) for k, v in client.hgetall(keys.counters).items()}
     assert counters["skipped"] == ARTICLES + MOVED and counters.get("failed", 0) == 0
+
+
+def test_discovery_spiders_work_as_workers_too(redis_server: RedisServer, tmp_path: Path) -> None:
+    """Two `scrapy crawl feed` workers find and archive what one feed crawl alone does, once."""
+    with serve_news_site() as base:
+        args = ["-a", f"url={base}/feed.rss,{base}/atom.xml"]
+        alone = scrapy_crawl("feed", tmp_path / "alone", *args, timeout=120)
+        settings = {"NEWSARCHIVE_REDIS_URL": redis_server.url, "NEWSARCHIVE_REDIS_IDLE_SECONDS": "1"}
+        workers = [start_worker(tmp_path / f"w{i}", tmp_path / f"w{i}.log", *args, settings=settings, spider="feed")
+                   for i in range(2)]
+        codes = wait_all(workers, timeout=120)
+    assert alone.returncode == 0 and codes == [0, 0]
+    expected = sorted(row["url"] for row in read_sidecars(tmp_path / "alone"))
+    shared = sorted(row["url"] for row in sidecar_rows(tmp_path / "w0", tmp_path / "w1"))
+    assert expected and shared == expected
+    assert all(row["source"] for row in sidecar_rows(tmp_path / "w0", tmp_path / "w1"))  # feed hints travelled
