@@ -229,6 +229,32 @@ class LeaseStore:
         """
         return bool(self._claim(keys=[self.keys.articles], args=[url_key, f"{self.worker} {capture}"]))
 
+    def send_claim(self, url_key: str, capture: str) -> Any:
+        """Sends the claim of `claim_article` without waiting for the answer; returns the connection.
+
+        The pipeline writes the sidecar line right after this returns: the claim is already on its way
+        (in the kernel's socket buffer, delivered even if this process is killed the next instant), so
+        a worker killed after writing its line has always claimed it, and the only gap left is the few
+        microseconds between this send and that write.
+        """
+        pool = self.server.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_command(
+                "EVAL", CLAIM, 1, self.keys.articles, url_key, f"{self.worker} {capture}"))
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+        return connection
+
+    def read_claim(self, connection: Any) -> bool:
+        """The answer to `send_claim`."""
+        try:
+            return bool(connection.read_response())
+        finally:
+            self.server.connection_pool.release(connection)
+
     def heartbeat(self, info: dict[str, Any], client: Any = None) -> Any:
         target = client if client is not None else self.server
         return target.hset(self.keys.workers, self.worker, json.dumps({**info, "seen": time.time()}))

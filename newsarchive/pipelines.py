@@ -96,16 +96,19 @@ class ArticlePipeline:
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
 
-    async def _claim(self, url: str, capture: str) -> bool:
-        """A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article once.
+    async def _write_claimed(self, row: dict[str, Any], url: str, capture: str) -> bool:
+        """Writes the sidecar line; False if a worker of the same shared crawl had written this URL's.
 
-        Asked right after the line is written, so that a worker killed in between leaves its line (the
-        request is then leased again and the claim is free, at worst a second line), never a claim
-        without a line; a worker that loses the claim cuts its line off again.
+        A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article
+        once; it sends its claim just before the line is written and reads the answer after, so that a
+        worker killed at any moment after writing has claimed it. Without one, the line is just written.
         """
         engine = self.crawler.engine
         claim = getattr(engine.scheduler, "claim_article", None) if engine is not None else None
-        return True if claim is None else bool(await claim(url, capture))
+        if claim is None:
+            self.archive.sidecars.write(row)
+            return True
+        return bool(await claim(url, capture, lambda: self.archive.sidecars.write(row)))
 
     async def extract(self, html: str, url: str, drop_selectors: tuple[str, ...]) -> ExtractedArticle | None:
         """The article on one page; DropItem (counted) when extraction crashes or times out."""
@@ -164,8 +167,7 @@ class ArticlePipeline:
         row = article_row(item, article, conversion)
         async with self._sidecar_lock:  # a line withdrawn must be the last one of its file
             end = self.archive.sidecars.end(row["warc_file"])
-            self.archive.sidecars.write(row)
-            if not await self._claim(item.url, item.record.record_id):
+            if not await self._write_claimed(row, item.url, item.record.record_id):
                 self.archive.sidecars.retract(row["warc_file"], end)
                 self.stats.inc_value("newsarchive/redis/duplicate_article")
                 logger.info("Article %s already written by another worker of this crawl; line withdrawn", item.url)

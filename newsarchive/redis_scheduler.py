@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -205,16 +206,29 @@ class LeasingScheduler(Scheduler):
         return len(self.queue)
 
     # -- what the pipeline asks ---------------------------------------------------------------
-    async def claim_article(self, url: str, capture: str) -> bool:
-        """True if `capture` (a response record id) is the one whose article line stands for `url`.
+    async def claim_article(self, url: str, capture: str, write: Callable[[], object]) -> bool:
+        """Writes the article's line with `write` and says whether `capture` (a response record id) is the
+        one whose line stands for `url` in this run; on False the pipeline takes its line back.
 
         A request re-leased after its first worker died (or was cut off from Redis longer than a lease)
-        may have been written there already; the pipeline asks right after writing the line and takes
-        it back when the answer is False, so at most one line exists per URL across all workers.
+        may have been written there already. The claim is sent just before the line is written and its
+        answer read just after (see LeaseStore.send_claim), so a worker killed at any point after its
+        write has claimed the URL, and the next worker's line is withdrawn: at most one line per URL.
         While Redis is away this waits (with backoff), and so does that item.
         """
         key = hashlib.sha1(url.encode("utf-8")).hexdigest()
-        while True:
+        while True:  # send the claim, then write
+            try:
+                connection = self.link.call(self.store.send_claim, key, capture)
+                break
+            except RedisUnavailable:
+                await pause(max(self.link.wait_seconds(), 0.05))
+        write()
+        try:
+            return self.link.call(self.store.read_claim, connection)
+        except RedisUnavailable:
+            pass
+        while True:  # the answer was lost: ask again (the claim answers the same for the same capture)
             try:
                 return self.link.call(self.store.claim_article, key, capture)
             except RedisUnavailable:

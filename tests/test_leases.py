@@ -86,6 +86,8 @@ def test_finish_only_when_empty_and_a_finished_crawl_starts_a_new_run(
     assert b.claim_article("url-key", "capture-1") and not a.claim_article("url-key", "capture-2")
     assert b.claim_article("url-key", "capture-1")  # asked again after a lost reply: still ours
     assert not b.claim_article("url-key", "capture-3")  # the same worker's second capture: not again
+    sent = a.send_claim("other-url", "capture-4")  # sent before the line is written, read after
+    assert a.read_claim(sent) and not b.read_claim(b.send_claim("other-url", "capture-5"))
     assert a.finish()
     restarted, run = b.open("article", {"url": "x"})
     assert restarted and run == 2
