@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from newsarchive import __version__
 from newsarchive.config import ArchiveConfig
+from newsarchive.redis_config import RedisConfig
 from newsarchive.sidecar import SidecarWriter
 from newsarchive.state import CrawlState, open_state
 from newsarchive.warc_writer import WARCFileWriter
@@ -23,7 +24,7 @@ _ATTRIBUTE = "_newsarchive_archive"
 class Archive:
     """WARC files and sidecars under NEWSARCHIVE_DIR; one per crawler (see `for_crawler`)."""
 
-    def __init__(self, config: ArchiveConfig, warcinfo: dict[str, str]) -> None:
+    def __init__(self, config: ArchiveConfig, warcinfo: dict[str, str], state: CrawlState | None = None) -> None:
         self.config = config
         config.directory.mkdir(parents=True, exist_ok=True)
         writer_class, sidecar_class = WARCFileWriter, SidecarWriter
@@ -40,7 +41,7 @@ class Archive:
             fsync=config.fsync,
         )
         self.sidecars = sidecar_class(config.directory, fsync=config.fsync)
-        self.state: CrawlState = open_state(config.directory)
+        self.state: CrawlState = state if state is not None else open_state(config.directory)
         self.closed = False
 
     @classmethod
@@ -59,7 +60,12 @@ class Archive:
                 "description": config.description,
                 "isPartOf": crawler.spidercls.name if crawler.spidercls else "",
             }
-            archive = cls(config, {k: v for k, v in warcinfo.items() if v})
+            state = None
+            if RedisConfig.from_settings(settings).enabled:  # a worker of a shared crawl: the state is shared
+                from newsarchive.redis_state import RedisCrawlState
+
+                state = RedisCrawlState(crawler)
+            archive = cls(config, {k: v for k, v in warcinfo.items() if v}, state)
             setattr(crawler, _ATTRIBUTE, archive)
         return archive
 

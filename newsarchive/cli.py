@@ -371,5 +371,29 @@ def stats(directory: Path, html_out: Path | None) -> None:
         click.echo(f"Wrote {html_out}.")
 
 
+@main.group()
+def workers() -> None:
+    """Workers of shared crawls (NEWSARCHIVE_REDIS_URL): see README, "Running on several machines"."""
+
+
+@workers.command("status")
+@click.option("--redis-url", envvar="NEWSARCHIVE_REDIS_URL", required=True,
+              help="The crawl's Redis (redis://[:PASSWORD@]HOST:PORT/DB or rediss://…); "
+                   "default: $NEWSARCHIVE_REDIS_URL.")
+@click.option("--crawl", "crawl_ids", multiple=True, help="Only this crawl id (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def workers_status_command(redis_url: str, crawl_ids: tuple[str, ...], as_json: bool) -> None:
+    """Per crawl: queued, leased, done, failed; per worker: requests done and pages/s."""
+    import redis
+
+    from newsarchive.workers_status import workers_status
+
+    try:
+        click.echo(workers_status(redis_url, list(crawl_ids) or None, as_json=as_json))
+    except redis.exceptions.RedisError as exc:
+        click.echo(f"Cannot read from Redis: {exc}", err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ them and written at once. A sidecar line is still written only after the records
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import fields, replace
@@ -92,6 +93,8 @@ class ArticlePipeline:
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.getbool("NEWSARCHIVE_ENABLED", True):
             raise NotConfigured
+        self.crawler = crawler
+        self._sidecar_lock = asyncio.Lock()
         self.stats = crawler.stats
         self.archive = Archive.for_crawler(crawler)
         config = self.archive.config
@@ -118,13 +121,33 @@ class ArticlePipeline:
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         return cls(crawler)
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         for site in list(self.site_held):
-            self._release(site)
+            await self._release(site)
         for site in sorted(self.loaded_sites):
             self._save_site(site)
         self.pool.close()
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
+
+    async def _write_claimed(self, row: dict[str, Any], url: str, capture: str) -> bool:
+        """Writes the sidecar line; False if a worker of the same shared crawl had written this URL's.
+
+        A scheduler shared by several workers (newsarchive.redis_scheduler) grants each URL's article
+        once; it sends its claim just before the line is written and reads the answer after, so that a
+        worker killed at any moment after writing has claimed it. Without one, the line is just written.
+        """
+        engine = self.crawler.engine
+        claim = getattr(engine.scheduler, "claim_article", None) if engine is not None else None
+        if claim is None:
+            self.archive.sidecars.write(row)
+            return True
+        return bool(await claim(url, capture, lambda: self.archive.sidecars.write(row)))
+
+    def _site_block_stats(self) -> BlockStats | None:
+        """This crawl's statistics, or those shared by all workers of a shared crawl (in Redis)."""
+        engine = self.crawler.engine
+        shared = getattr(engine.scheduler, "shared_block_stats", None) if engine is not None else None
+        return shared(self.blocks) if shared is not None and self.blocks is not None else self.blocks
 
     async def extract(self, html: str, url: str, drop_selectors: tuple[str, ...]) -> ExtractedArticle | None:
         """The article on one page; DropItem (counted) when extraction crashes or times out."""
@@ -173,21 +196,27 @@ class ArticlePipeline:
                 self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem(reason, log_level="INFO")
         parts = await self.extract_parts(item) if item.more_pages else []
-        if self.blocks is None:
-            return self._write(item, article, parts)
+        blocks = self._site_block_stats()
+        if blocks is None:
+            return await self._write(item, article, parts)
         site = site_of(item.final_url)
-        self._load_site(site)
-        self.blocks.observe(site, item.final_url, article.paragraphs)
+        shared = blocks is not self.blocks  # a shared crawl: statistics live in Redis, kept across runs
+        if not shared:
+            self._load_site(site)
+        blocks.observe(site, item.final_url, article.paragraphs)
         for url, more in parts:  # each page of a multi-page article is a document of its own
-            self.blocks.observe(site_of(url), url, more.paragraphs)
-        if site not in self.released and (self.hold <= 1 or self.blocks.site_docs(site) >= self.hold):
-            self._release(site)  # enough pages known (in this run or from earlier runs)
+            blocks.observe(site_of(url), url, more.paragraphs)
+        # A shared crawl never holds articles: its request is acknowledged once the item is processed,
+        # and a held article would be lost with its worker. Leaks on a site's first pages are left to
+        # `newsarchive reextract`.
+        if site not in self.released and (shared or self.hold <= 1 or blocks.site_docs(site) >= self.hold):
+            await self._release(site)  # enough pages known (in this run or from earlier runs)
         if site in self.released:
-            return self._write(item, article, parts)
+            return await self._write(item, article, parts)
         self.site_held.setdefault(site, []).append((_without_page(item), article, parts))
         self.stats.inc_value("newsarchive/boilerplate/held")
         if sum(map(len, self.site_held.values())) > self.hold_total:  # memory bound: release the biggest site
-            self._release(max(self.site_held, key=lambda s: len(self.site_held[s])))
+            await self._release(max(self.site_held, key=lambda s: len(self.site_held[s])))
         return {"url": item.url, "final_url": item.final_url, "held_for": site}
 
     # -- statistics kept in the crawl state, so each run starts from what earlier runs learned ---------
@@ -208,23 +237,23 @@ class ArticlePipeline:
 
     def _save_site(self, site: str) -> None:
         store = self._store()
-        if store is None or self.blocks is None:
+        if store is None or self.blocks is None or site not in self.loaded_sites:
             return
         delta = self.blocks.take_unsaved(site)
         if delta:
             store.add_counts(STATE_KEY_PREFIX + site, delta)
 
-    def _release(self, site: str) -> None:
+    async def _release(self, site: str) -> None:
         """Filter and write every held article of ``site``; its later articles are written at once."""
         self.released.add(site)
         self._save_site(site)
         for page, article, parts in self.site_held.pop(site, []):
             try:
-                self._write(page, article, parts)
+                await self._write(page, article, parts)
             except DropItem as exc:
                 logger.info("Held article of %s not written: %s", page.final_url, exc)
 
-    def _write(self, item: FetchedPage, article: ExtractedArticle,
+    async def _write(self, item: FetchedPage, article: ExtractedArticle,
                parts: Parts) -> dict[str, Any]:
         """Filter site boilerplate, join the pages, then the conversion record and the sidecar line."""
         self.check_limit()
@@ -239,16 +268,23 @@ class ArticlePipeline:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
-        self.archive.sidecars.write(row)
+        async with self._sidecar_lock:  # a line withdrawn must be the last one of its file
+            end = self.archive.sidecars.end(row["warc_file"])
+            if not await self._write_claimed(row, item.url, item.record.record_id):
+                self.archive.sidecars.retract(row["warc_file"], end)
+                self.stats.inc_value("newsarchive/redis/duplicate_article")
+                logger.info("Article %s already written by another worker of this crawl; line withdrawn", item.url)
+                raise DropItem("article already written by another worker")
         self.written += 1
         self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row
 
     def _drop_site_boilerplate(self, site: str, article: ExtractedArticle) -> ExtractedArticle:
-        if self.blocks is None or not article.paragraphs:
+        blocks = self._site_block_stats()
+        if blocks is None or not article.paragraphs:
             return article
-        kept = self.blocks.filter(site, article.paragraphs)
+        kept = blocks.filter(site, article.paragraphs)
         if not kept or len(kept) == len(article.paragraphs):
             return article  # never empty an article on statistics alone
         self.stats.inc_value("newsarchive/boilerplate/blocks_removed", len(article.paragraphs) - len(kept))

@@ -8,7 +8,11 @@ COMMANDS_MODULE = "newsarchive.commands"
 # Politeness: obey robots.txt, adapt the pace to the server, identify ourselves (USER_AGENT is composed
 # from NEWSARCHIVE_CONTACT by the Politeness add-on), wait as long as Retry-After says.
 ROBOTSTXT_OBEY = True
-ADDONS = {"newsarchive.politeness.Politeness": 0}
+ADDONS = {
+    "newsarchive.politeness.Politeness": 0,
+    # With NEWSARCHIVE_REDIS_URL set, a worker of a shared crawl (README: "Running on several machines").
+    "newsarchive.redis_addon.RedisWorkers": 10,
+}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0

@@ -51,6 +51,25 @@ class SidecarWriter:
             os.fsync(handle.fileno())
         return Path(handle.name)
 
+    def end(self, warc_file: str) -> int:
+        """The sidecar's current length in bytes (where the next row will start)."""
+        handle = self._handles.get(warc_file)
+        if handle is not None:
+            handle.flush()
+            return os.fstat(handle.fileno()).st_size
+        path = sidecar_path(self.root / warc_file)
+        return path.stat().st_size if path.exists() else 0
+
+    def retract(self, warc_file: str, end: int) -> None:
+        """Cuts the sidecar back to `end`: a row that another worker of a shared crawl had already written."""
+        handle = self._handles.get(warc_file)
+        if handle is None:
+            return
+        handle.flush()
+        os.truncate(handle.fileno(), end)
+        if self.fsync:
+            os.fsync(handle.fileno())
+
     def close(self) -> None:
         for handle in self._handles.values():
             handle.close()

@@ -30,6 +30,8 @@ from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
 
+SKIPPED_META = "newsarchive_skipped"
+
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DISCOVERED_META = "newsarchive_discovered"  # found by the crawler, not given by the user: judged first
 
@@ -80,6 +82,7 @@ class NewsSpider(scrapy.Spider):
 
     drop_selectors: tuple[str, ...] = ()
     discovery: DiscoveryConfig
+    crawl_arguments: dict[str, Any]
 
     def __init__(self, since: str | None = None, lang: str | None = None, limit: str | None = None,
                  **kwargs: Any) -> None:
@@ -91,6 +94,7 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.crawl_arguments = dict(kwargs)  # the `-a` arguments: they name a shared crawl by default
         spider.discovery = DiscoveryConfig.from_settings(crawler.settings)
         if spider.limit:  # the spider is made before settings freeze: CloseSpider stops at N articles
             crawler.settings.set("CLOSESPIDER_ITEMCOUNT", spider.limit, priority="spider")
@@ -235,6 +239,8 @@ class NewsSpider(scrapy.Spider):
         """Network errors and HTTP errors: logged once and counted; the crawl goes on."""
         request = getattr(failure, "request", None)
         if failure.check(ArchiveSkip):  # already archived or unchanged: counted where decided
+            if request is not None:
+                request.meta[SKIPPED_META] = True  # a shared crawl counts it as skipped, not failed
             return []
         if failure.check(StopDownload):  # a media link, counted when it was stopped
             return []
