@@ -16,7 +16,7 @@ class SettingError(ValueError):
     """A NEWSARCHIVE_* setting has a value that cannot work; the message names the setting."""
 
 
-def _positive_int(settings: BaseSettings, name: str, default: int) -> int:
+def positive_int_setting(settings: BaseSettings, name: str, default: int) -> int:
     raw = settings.get(name, default)
     try:
         value = int(raw)
@@ -27,7 +27,7 @@ def _positive_int(settings: BaseSettings, name: str, default: int) -> int:
     return value
 
 
-def _float(settings: BaseSettings, name: str, default: float, minimum: float = 0.0) -> float:
+def float_setting(settings: BaseSettings, name: str, default: float, minimum: float = 0.0) -> float:
     raw = settings.get(name, default)
     try:
         value = float(raw)
@@ -90,15 +90,15 @@ class ArchiveConfig:
         return cls(
             directory=Path(str(settings.get("NEWSARCHIVE_DIR", "archives"))).expanduser(),
             prefix=prefix,
-            warc_max_bytes=_positive_int(settings, "NEWSARCHIVE_WARC_MAX_BYTES", GIB),
+            warc_max_bytes=positive_int_setting(settings, "NEWSARCHIVE_WARC_MAX_BYTES", GIB),
             gzip_level=level,
             operator=str(settings.get("NEWSARCHIVE_OPERATOR", "")),
             description=str(settings.get("NEWSARCHIVE_DESCRIPTION", "")),
             extract_workers=n_workers,
-            extract_timeout=_float(settings, "NEWSARCHIVE_EXTRACT_TIMEOUT", 60.0, minimum=0.1),
-            extract_queue=_positive_int(settings, "NEWSARCHIVE_EXTRACT_QUEUE", 2 * n_workers + 2),
+            extract_timeout=float_setting(settings, "NEWSARCHIVE_EXTRACT_TIMEOUT", 60.0, minimum=0.1),
+            extract_queue=positive_int_setting(settings, "NEWSARCHIVE_EXTRACT_QUEUE", 2 * n_workers + 2),
             fsync=settings.getbool("NEWSARCHIVE_FSYNC", False),
-            lock_wait=_float(settings, "NEWSARCHIVE_LOCK_WAIT", 0.0),
+            lock_wait=float_setting(settings, "NEWSARCHIVE_LOCK_WAIT", 0.0),
             test_pause=_test_pause(settings),
         )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scrapy.settings import BaseSettings
 
-from newsarchive.config import SettingError, _float, _positive_int
+from newsarchive.config import SettingError, float_setting, positive_int_setting
 
 
 def _contact(settings: BaseSettings) -> str:
@@ -37,8 +37,8 @@ class DiscoveryConfig:
         return cls(
             contact=_contact(settings),
             sites_dir=Path(sites_dir).expanduser() if sites_dir else None,
-            sitemap_max_urls=_positive_int(settings, "NEWSARCHIVE_SITEMAP_MAX_URLS", 50_000),
-            sitemap_max_depth=_positive_int(settings, "NEWSARCHIVE_SITEMAP_MAX_DEPTH", 3),
-            article_max_pages=_positive_int(settings, "NEWSARCHIVE_ARTICLE_MAX_PAGES", 10),
-            retry_after_max=_float(settings, "NEWSARCHIVE_RETRY_AFTER_MAX", 600.0),
+            sitemap_max_urls=positive_int_setting(settings, "NEWSARCHIVE_SITEMAP_MAX_URLS", 50_000),
+            sitemap_max_depth=positive_int_setting(settings, "NEWSARCHIVE_SITEMAP_MAX_DEPTH", 3),
+            article_max_pages=positive_int_setting(settings, "NEWSARCHIVE_ARTICLE_MAX_PAGES", 10),
+            retry_after_max=float_setting(settings, "NEWSARCHIVE_RETRY_AFTER_MAX", 600.0),
         )

@@ -22,21 +22,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from scrapy.settings import BaseSettings
 
-from newsarchive.config import SettingError
+from newsarchive.config import SettingError, float_setting
 
 CRAWL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 REGISTRY_KEY = "newsarchive:crawls"  # every crawl id ever started on this server (for `workers status`)
 
-
-def _seconds(settings: BaseSettings, name: str, default: float, minimum: float) -> float:
-    raw = settings.get(name, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise SettingError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value < minimum:
-        raise SettingError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -60,9 +50,9 @@ class RedisConfig:
         return cls(
             url=url,
             crawl_id=crawl_id,
-            lease_seconds=_seconds(settings, "NEWSARCHIVE_REDIS_LEASE_SECONDS", 120.0, minimum=1.0),
-            idle_seconds=_seconds(settings, "NEWSARCHIVE_REDIS_IDLE_SECONDS", 30.0, minimum=0.0),
-            retry_max_seconds=_seconds(settings, "NEWSARCHIVE_REDIS_RETRY_MAX_SECONDS", 30.0, minimum=0.1),
+            lease_seconds=float_setting(settings, "NEWSARCHIVE_REDIS_LEASE_SECONDS", 120.0, minimum=1.0),
+            idle_seconds=float_setting(settings, "NEWSARCHIVE_REDIS_IDLE_SECONDS", 30.0, minimum=0.0),
+            retry_max_seconds=float_setting(settings, "NEWSARCHIVE_REDIS_RETRY_MAX_SECONDS", 30.0, minimum=0.1),
         )
 
     @property
