@@ -2,9 +2,12 @@
 
 A page whose extraction hangs past the timeout, or that kills its worker, fails alone: the pool is
 replaced and the other pages in flight at that moment are tried once more on the new pool (a page that
-breaks a pool twice is the culprit). The number of pages in flight is bounded, so when the workers are
-slower than the downloader, `extract()` waits, the item pipeline stalls, and Scrapy's scraper slot
-stops the engine from fetching more: backpressure instead of an unbounded queue.
+breaks a pool twice is the culprit). At most `max_in_flight` pages are in the workers' hands; pages
+beyond that wait in `extract()`, and `waiting` tells the caller (the pipeline) when to stop the
+downloader: backpressure instead of an unbounded queue.
+
+Pages travel to the workers as the bytes the server sent plus the encoding Scrapy chose: decoding
+happens in the worker, and a bytes object pickles with a copy where a str would be re-encoded.
 """
 
 from __future__ import annotations
@@ -14,58 +17,88 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article
+from newsarchive.items import page_text
 
 logger = logging.getLogger(__name__)
 
+FAULT_KINDS = ("hang", "crash", "slow")
+
 _worker_options: ExtractionOptions | None = None
+_worker_faults: tuple[tuple[str, str], ...] = ()
 
 
 class ExtractionFailed(Exception):
     """Extraction of one page did not finish: it timed out or crashed its worker."""
 
 
-def _init_worker(options: ExtractionOptions) -> None:
-    global _worker_options
-    _worker_options = options
+def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]) -> None:
+    global _worker_options, _worker_faults
+    _worker_options, _worker_faults = options, faults
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
 
 
-def _extract_in_worker(html: str, url: str) -> tuple[int, ExtractedArticle | None]:
+def _inject_fault(html: str) -> None:
+    """The NEWSARCHIVE_TEST_EXTRACT_FAULTS testing hook: misbehave on pages holding a marker."""
+    for kind, marker in _worker_faults:
+        if marker in html:
+            if kind == "crash":
+                os._exit(70)
+            if kind == "hang":
+                time.sleep(3600)
+            if kind == "slow":
+                time.sleep(0.3)
+
+
+def _extract_in_worker(body: bytes, encoding: str, url: str) -> tuple[int, ExtractedArticle | None]:
+    html = page_text(body, encoding)
+    if _worker_faults:
+        _inject_fault(html)
     return os.getpid(), extract_article(html, url, _worker_options)
 
 
 class ExtractionPool:
-    """`await pool.extract(html, url)` runs extract_article in a worker process."""
+    """`await pool.extract(body, encoding, url)` runs extract_article in a worker process."""
 
-    def __init__(self, workers: int, timeout: float, max_in_flight: int, options: ExtractionOptions) -> None:
+    def __init__(self, workers: int, timeout: float, max_in_flight: int, options: ExtractionOptions,
+                 faults: tuple[tuple[str, str], ...] = ()) -> None:
         self.workers = max(1, workers)
         self.timeout = timeout
         self.options = options
+        self.faults = faults
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.waiting = 0
+        self.peak_waiting = 0
         self.worker_pids: set[int] = set()
 
-    async def extract(self, html: str, url: str) -> ExtractedArticle | None:
-        async with self._slots:
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-            try:
-                return await self._extract_retrying(html, url)
-            finally:
-                self.in_flight -= 1
+    async def extract(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
+        self.waiting += 1
+        self.peak_waiting = max(self.peak_waiting, self.waiting)
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._extract_retrying(body, encoding, url)
+        finally:
+            self.in_flight -= 1
+            self._slots.release()
 
-    async def _extract_retrying(self, html: str, url: str) -> ExtractedArticle | None:
+    async def _extract_retrying(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
         for attempt in (1, 2):
             generation, executor = self._generation, self._ensure_executor()
-            future = asyncio.wrap_future(executor.submit(_extract_in_worker, html, url))
+            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url))
             try:
                 pid, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
@@ -86,7 +119,7 @@ class ExtractionPool:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_init_worker,
-                initargs=(self.options,),
+                initargs=(self.options, self.faults),
             )
         return self._executor
 

@@ -2,11 +2,16 @@
 
 Data flows one way: the spider yields a FetchedPage that already carries its WARC location; this
 pipeline adds the conversion record and the sidecar row, and returns the row as the item.
+
+Backpressure: when as many pages wait for a worker as the workers hold (NEWSARCHIVE_EXTRACT_QUEUE),
+the engine is paused, so no new download starts until the workers catch up; pages in memory stay
+bounded by twice the queue plus the downloads already under way.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -60,6 +65,7 @@ class ArticlePipeline:
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.getbool("NEWSARCHIVE_ENABLED", True):
             raise NotConfigured
+        self.crawler = crawler
         self.stats = crawler.stats
         self.archive = Archive.for_crawler(crawler)
         config = self.archive.config
@@ -68,7 +74,14 @@ class ArticlePipeline:
             timeout=config.extract_timeout,
             max_in_flight=config.extract_queue,
             options=ExtractionOptions.from_settings(crawler.settings),
+            faults=config.extract_test_faults,
         )
+        if config.extract_test_faults:
+            logger.warning("NEWSARCHIVE_TEST_EXTRACT_FAULTS is set: extraction misbehaves on purpose (%s)",
+                           ", ".join(kind for kind, _ in config.extract_test_faults))
+        self.paused_engine = False
+        self.held = 0  # pages in this pipeline: in a worker or waiting for one
+        self.hold_limit = 2 * config.extract_queue
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -76,13 +89,35 @@ class ArticlePipeline:
 
     def close_spider(self) -> None:
         self.pool.close()
+        pids = sorted(self.pool.worker_pids)
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
+        self.stats.set_value("newsarchive/extract/peak_waiting", self.pool.peak_waiting)
+        self.stats.set_value("newsarchive/extract/worker_processes", len(pids))
+        if pids:
+            logger.info("Extraction ran in worker processes %s (crawl process %d)",
+                        ", ".join(map(str, pids)), os.getpid())
+
+    def _backpressure(self) -> None:
+        """Pauses the engine while the workers are behind; resumes it when they catch up."""
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        behind = self.held >= self.hold_limit
+        if behind and not self.paused_engine and not engine.paused:
+            engine.pause()
+            self.paused_engine = True
+            self.stats.inc_value("newsarchive/extract/backpressure_pauses")
+        elif not behind and self.paused_engine:
+            engine.unpause()  # the engine looks for requests again when this item completes
+            self.paused_engine = False
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, FetchedPage):
             return item
+        self.held += 1
+        self._backpressure()
         try:
-            article = await self.pool.extract(item.html, item.final_url)
+            article = await self.pool.extract(item.body, item.encoding, item.final_url)
         except ExtractionFailed as exc:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.error("Extraction failed for %s: %s (page is archived)", item.final_url, exc)
@@ -91,6 +126,9 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.exception("Extraction raised for %s (page is archived)", item.final_url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
+        finally:
+            self.held -= 1
+            self._backpressure()
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
