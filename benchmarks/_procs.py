@@ -48,8 +48,19 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class PeakMemory:
-    """Samples the PSS of a process tree in a thread until stopped; keeps the peak."""
+    """Samples the PSS of a process tree in a thread until stopped; keeps the peak (and the CPU time
+    each process of the tree was last seen with, which wait4 misses for grandchildren)."""
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
         self.pid = pid
@@ -57,6 +68,7 @@ class PeakMemory:
         self.peak_kib = 0
         self.peak_processes = 0
         self.samples = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
         self._thread.start()
@@ -65,6 +77,8 @@ class PeakMemory:
         while not self._stop.is_set():
             pids = tree(self.pid)
             total = sum(pss_kib(p) for p in pids)
+            for p in pids:
+                self.cpu[p] = max(self.cpu.get(p, 0.0), cpu_seconds(p))
             self.samples += 1
             if total > self.peak_kib:
                 self.peak_kib, self.peak_processes = total, len(pids)
@@ -82,6 +96,7 @@ class Run:
     cpu: float  # user + system seconds of the process and the children it reaped
     log: str
     peak_pss_mib: float | None = None
+    tree_cpu: float | None = None  # CPU seconds of every process of the tree, as last sampled
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,7 +122,8 @@ def run(command: list[str], *, cwd: Path, log_path: Path, sample_memory: bool = 
         sampler.stop()
     text = log_path.read_text(encoding="utf-8", errors="replace")
     return Run(proc.returncode, wall, usage.ru_utime + usage.ru_stime, text,
-               sampler.peak_kib / 1024 if sampler else None, scrapy_stats(text))
+               peak_pss_mib=sampler.peak_kib / 1024 if sampler else None, stats=scrapy_stats(text),
+               tree_cpu=sum(sampler.cpu.values()) if sampler else None)
 
 
 def scrapy_stats(log: str) -> dict[str, Any]:

@@ -42,6 +42,10 @@ def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
 
 
+def _ready() -> int:
+    return os.getpid()
+
+
 def _inject_fault(html: str) -> None:
     """The NEWSARCHIVE_TEST_EXTRACT_FAULTS testing hook: misbehave on pages holding a marker."""
     for kind, marker in _worker_faults:
@@ -113,11 +117,21 @@ class ExtractionPool:
             return article
         raise AssertionError("unreachable")
 
+    def start(self) -> None:
+        """Starts the workers now (they import the extractor while the first pages download)."""
+        executor = self._ensure_executor()
+        for _ in range(self.workers):
+            executor.submit(_ready)
+
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            # The fork server imports the extractor once; workers forked from it share those pages
+            # (less memory, counted once in PSS) and a replaced worker is ready at once.
+            context.set_forkserver_preload(["newsarchive.extraction", "trafilatura"])
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=context,
                 initializer=_init_worker,
                 initargs=(self.options, self.faults),
             )

@@ -87,6 +87,9 @@ class ArticlePipeline:
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        self.pool.start()
+
     def close_spider(self) -> None:
         self.pool.close()
         pids = sorted(self.pool.worker_pids)
