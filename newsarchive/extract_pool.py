@@ -1,8 +1,8 @@
 """Extraction off the reactor: a pool of worker processes, bounded, with timeouts and crash isolation.
 
 A page whose extraction hangs past the timeout, or that kills its worker, fails alone: the pool is
-replaced and the other pages in flight at that moment are tried once more on the new pool (a page that
-breaks a pool twice is the culprit). At most `max_in_flight` pages are in the workers' hands; pages
+replaced, and the pages that were in it when it broke are tried again one at a time, each in a process
+of its own, so that only the page that breaks its own process too is counted as failed. At most `max_in_flight` pages are in the workers' hands; pages
 beyond that wait in `extract()`, and `waiting` tells the caller (the pipeline) when to stop the
 downloader: backpressure instead of an unbounded queue.
 
@@ -65,6 +65,12 @@ def _extract_in_worker(body: bytes, encoding: str, url: str) -> tuple[int, Extra
     return os.getpid(), extract_article(html, url, _worker_options)
 
 
+def _kill(executor: ProcessPoolExecutor) -> None:
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
 class ExtractionPool:
     """`await pool.extract(body, encoding, url)` runs extract_article in a worker process."""
 
@@ -76,6 +82,8 @@ class ExtractionPool:
         self.faults = faults
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._running = asyncio.Semaphore(self.workers + 1)
+        self._isolation = asyncio.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
         self.in_flight = 0
@@ -94,13 +102,15 @@ class ExtractionPool:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            return await self._extract_retrying(body, encoding, url)
+            return await self._extract_once(body, encoding, url)
         finally:
             self.in_flight -= 1
             self._slots.release()
 
-    async def _extract_retrying(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
-        for attempt in (1, 2):
+    async def _extract_once(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
+        # At most one page per worker plus one queued is in the executor, so the timeout clock of a
+        # page starts about when a worker picks it up, not while it waits behind others.
+        async with self._running:
             generation, executor = self._generation, self._ensure_executor()
             future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url))
             try:
@@ -110,12 +120,28 @@ class ExtractionPool:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
                 self._replace(generation, f"a worker died while extracting ({url} among others)")
-                if attempt == 2:
-                    raise ExtractionFailed("its worker process died") from None
-                continue
-            self.worker_pids.add(pid)
-            return article
-        raise AssertionError("unreachable")
+                pid, article = None, None
+        if pid is None:
+            return await self._extract_alone(body, encoding, url)
+        self.worker_pids.add(pid)
+        return article
+
+    async def _extract_alone(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
+        """A page that was in a pool when it broke, tried again in a process of its own: if that
+        process dies too, this page is the culprit; if not, it was an innocent bystander."""
+        async with self._isolation:
+            executor = self._new_executor(1)
+            try:
+                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url))
+                pid, article = await asyncio.wait_for(future, self.timeout)
+            except TimeoutError:
+                raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
+            except BrokenProcessPool:
+                raise ExtractionFailed("its worker process died") from None
+            finally:
+                _kill(executor)
+        self.worker_pids.add(pid)
+        return article
 
     def start(self) -> None:
         """Starts the workers now (they import the extractor while the first pages download)."""
@@ -125,17 +151,16 @@ class ExtractionPool:
 
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            context = multiprocessing.get_context("forkserver")
-            # The fork server imports the extractor once; workers forked from it share those pages
-            # (less memory, counted once in PSS) and a replaced worker is ready at once.
-            context.set_forkserver_preload(["newsarchive.extraction", "trafilatura"])
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=context,
-                initializer=_init_worker,
-                initargs=(self.options, self.faults),
-            )
+            self._executor = self._new_executor(self.workers)
         return self._executor
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports the extractor once; workers forked from it share those pages
+        # (less memory, counted once in PSS) and a replaced worker is ready at once.
+        context.set_forkserver_preload(["newsarchive.extraction", "trafilatura"])
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(self.options, self.faults))
 
     def _replace(self, generation: int, why: str) -> None:
         """Kills the pool (once per generation, however many tasks notice) so that a new one starts."""
@@ -144,9 +169,7 @@ class ExtractionPool:
         logger.warning("Restarting extraction workers: %s", why)
         executor, self._executor = self._executor, None
         self._generation += 1
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.kill()
-        executor.shutdown(wait=False, cancel_futures=True)
+        _kill(executor)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -63,6 +63,7 @@ class NewsSpider(scrapy.Spider):
             except TypeError:  # a scheduler that cannot count: no bound from here
                 return
             if pending < limit:
+                self.crawler.stats.max_value("newsarchive/start/peak_pending", pending + 1)
                 return
             await sleep(0.05)
 
