@@ -67,6 +67,7 @@ def measure_write(responses: list[HtmlResponse], articles: list[Any], directory:
     archive = Archive(ArchiveConfig.from_settings(project_settings(**overrides)), {"software": "benchmark"})
     started = time.process_time()
     for response, article in zip(responses, articles, strict=True):
+        assert response.request is not None
         location, _ = archive.warc.write_exchange(exchange_from_scrapy(response.request, response))
         if article is None:
             continue

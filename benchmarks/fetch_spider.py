@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import scrapy
-
 from scrapy.http import Response
 
 from newsarchive.spiders.article import ArticleSpider

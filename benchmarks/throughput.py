@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -24,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks import _procs, _site, _stages  # noqa: E402
+from benchmarks import _procs, _site, _stages
 
 NEWSPLEASE_PYTHON = REPO / "benchmarks" / ".venv-newsplease" / "bin" / "python"
 
@@ -85,14 +86,20 @@ def crawled_pages(stats: dict[str, Any]) -> int:
 def machine() -> dict[str, Any]:
     model = ""
     try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as fh:
+            model = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     return {"cores": len(os.sched_getaffinity(0)), "cpu": model, "load_average_at_start": os.getloadavg(), "python": platform.python_version(),
             "kernel": platform.release(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # unwinds, so nginx and temp files are cleaned up
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     args = parse_args(argv)
     cores = len(os.sched_getaffinity(0))
     work = args.workdir or Path(tempfile.mkdtemp(prefix="newsarchive-bench-"))
