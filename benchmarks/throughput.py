@@ -25,7 +25,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks import _procs, _site, _stages
+from benchmarks import _procs, _site, _stages  # noqa: E402 - after the path is set
 
 NEWSPLEASE_PYTHON = REPO / "benchmarks" / ".venv-newsplease" / "bin" / "python"
 
@@ -90,8 +90,9 @@ def machine() -> dict[str, Any]:
             model = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return {"cores": len(os.sched_getaffinity(0)), "cpu": model, "load_average_at_start": os.getloadavg(), "python": platform.python_version(),
-            "kernel": platform.release(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    return {"cores": len(os.sched_getaffinity(0)), "cpu": model, "load_average_at_start": os.getloadavg(),
+            "python": platform.python_version(), "kernel": platform.release(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
 def _stop(signum: int, frame: Any) -> None:

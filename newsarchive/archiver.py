@@ -44,7 +44,7 @@ def exchange_from_scrapy(request: Request, response: Response) -> HTTPExchange:
     target = parsed.path or "/"
     if parsed.query:
         target += "?" + parsed.query
-    request_headers = [("Host", parsed.netloc)] + _header_pairs(request.headers)
+    request_headers = [("Host", parsed.netloc), *_header_pairs(request.headers)]
     if request.body and not request.headers.get("Content-Length"):
         request_headers.append(("Content-Length", str(len(request.body))))
     reason = request.meta.get(REASON_META)

@@ -2,9 +2,10 @@
 
 A page whose extraction hangs past the timeout, or that kills its worker, fails alone: the pool is
 replaced, and the pages that were in it when it broke are tried again one at a time, each in a process
-of its own, so that only the page that breaks its own process too is counted as failed. At most `max_in_flight` pages are in the workers' hands; pages
-beyond that wait in `extract()`, and `waiting` tells the caller (the pipeline) when to stop the
-downloader: backpressure instead of an unbounded queue.
+of its own, so that only the page that breaks its own process too is counted as failed.
+
+At most `max_in_flight` pages are in the workers' hands; pages beyond that wait in `extract()`, and
+the caller (the pipeline) pauses the downloader when too many wait: backpressure, no unbounded queue.
 
 Pages travel to the workers as the bytes the server sent plus the encoding Scrapy chose: decoding
 happens in the worker, and a bytes object pickles with a copy where a str would be re-encoded.

@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from importlib.metadata import version
 from typing import Any
 
+from lxml.html import HtmlElement
 from scrapy.settings import BaseSettings
+
+from newsarchive._cleaning import CleaningOptions, clean_tree
+from newsarchive._textblocks import (
+    drop_headline,
+    headline_candidates,
+    json_ld_objects,
+    schema_article_body,
+    split_paragraphs,
+)
+from newsarchive.boilerplate import normalize_block
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +50,10 @@ class ExtractionOptions:
     include_comments: bool = False
     include_tables: bool = True
     include_links: bool = False
-    fast: bool = False
+    fast: bool = True
     min_words: int = 20
     drop_selectors: tuple[str, ...] = field(default=())
+    clean_structure: bool = True
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ExtractionOptions:
@@ -53,9 +66,10 @@ class ExtractionOptions:
             include_comments=settings.getbool("NEWSARCHIVE_EXTRACT_COMMENTS", False),
             include_tables=settings.getbool("NEWSARCHIVE_EXTRACT_TABLES", True),
             include_links=settings.getbool("NEWSARCHIVE_EXTRACT_LINKS", False),
-            fast=settings.getbool("NEWSARCHIVE_EXTRACT_FAST", False),
+            fast=settings.getbool("NEWSARCHIVE_EXTRACT_FAST", True),
             min_words=settings.getint("NEWSARCHIVE_MIN_WORDS", 20),
             drop_selectors=tuple(settings.getlist("NEWSARCHIVE_EXTRACT_DROP_SELECTORS")),
+            clean_structure=settings.getbool("NEWSARCHIVE_EXTRACT_CLEAN", True),
         )
 
 
@@ -74,13 +88,32 @@ class ExtractedArticle:
     canonical_url: str | None
     image: str | None
     text: str
+    #: The body's blocks, in order (``text`` is them joined by newlines); what site-level
+    #: boilerplate learning observes and filters.
+    paragraphs: tuple[str, ...] = ()
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return count_words(self.text)
+
+    def with_paragraphs(self, paragraphs: Sequence[str]) -> ExtractedArticle:
+        """The same article with its body reduced to ``paragraphs`` (e.g. after site filtering)."""
+        return replace(self, paragraphs=tuple(paragraphs), text="\n".join(paragraphs))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Han, kana: scripts written without spaces between words.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def count_words(text: str) -> int:
+    """Words in ``text``; Chinese/Japanese, written without spaces, count one word per two
+    characters (their average word length), so the minimum-length gate works for them too."""
+    unspaced = len(_UNSPACED.findall(text))
+    spaced = len(_UNSPACED.sub(" ", text).split())
+    return spaced + (unspaced + 1) // 2
 
 
 def split_list(values: Any) -> list[str]:
@@ -97,21 +130,34 @@ def split_list(values: Any) -> list[str]:
     return out
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str) -> str:  # kept for callers of the first version
     """Paragraphs on their own lines, runs of spaces folded, no empty lines."""
     lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 
 def extract_article(html: str, url: str, options: ExtractionOptions | None = None) -> ExtractedArticle | None:
-    """The article on a page, or None when the page holds no article text."""
-    import trafilatura
+    """The article on a page, or None when the page holds no article text.
+
+    The page is parsed once; per-site drop selectors and the structural cleaning of
+    ``_cleaning`` act on that tree, trafilatura extracts from it, and the headline (with what sits
+    above it) is cut from the body, which is metadata's business (see ``_textblocks``).
+    """
+    from trafilatura import bare_extraction
+    from trafilatura.utils import load_html
 
     options = options or ExtractionOptions()
+    tree = load_html(html)
+    if tree is None:
+        return None
+    schema_objects = json_ld_objects(tree)
+    headline_h1 = headline_candidates(tree, None)
     if options.drop_selectors:
-        html = _drop_selected(html, options.drop_selectors)
-    document = trafilatura.bare_extraction(
-        html,
+        _drop_selected(tree, options.drop_selectors)
+    if options.clean_structure:
+        clean_tree(tree, CleaningOptions())
+    document = bare_extraction(
+        tree,
         url=url,
         with_metadata=True,
         include_comments=options.include_comments,
@@ -122,11 +168,20 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
         fast=options.fast,
         deduplicate=False,
     )
-    if document is None:
-        return None
-    meta = document.as_dict() if hasattr(document, "as_dict") else dict(document)
-    text = clean_text(meta.get("text") or "")
-    if len(text.split()) < options.min_words:  # menus, empty shells, error pages: no article here
+    meta: dict[str, Any] = {}
+    paragraphs: list[str] = []
+    if document is not None:
+        meta = document.as_dict() if hasattr(document, "as_dict") else dict(document)
+        paragraphs = split_paragraphs(meta.get("text") or "")
+        headlines = headline_h1 | ({normalize_block(meta["title"])} if meta.get("title") else set())
+        paragraphs = drop_headline(paragraphs, headlines - {""})
+    if not paragraphs:
+        body = schema_article_body(tree, schema_objects)
+        if body:
+            logger.debug("Using schema.org articleBody as fallback for %s", url)
+            paragraphs = split_paragraphs(body)
+    text = "\n".join(paragraphs)
+    if count_words(text) < options.min_words:  # menus, empty shells, error pages: no article here
         return None
     return ExtractedArticle(
         title=meta.get("title") or None,
@@ -140,18 +195,12 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
         canonical_url=meta.get("url") or None,
         image=meta.get("image") or None,
         text=text,
+        paragraphs=tuple(paragraphs),
     )
 
 
-def _drop_selected(html: str, selectors: tuple[str, ...]) -> str:
-    """Removes elements matching CSS selectors (per-site rules) before extraction."""
-    from lxml import html as lxml_html
-
-    try:
-        tree = lxml_html.fromstring(html)
-    except Exception:  # noqa: BLE001 - unparseable page: extract from it as it is
-        return html
+def _drop_selected(tree: HtmlElement, selectors: tuple[str, ...]) -> None:
+    """Removes elements matching CSS selectors (per-site rules) before extraction, in place."""
     for selector in selectors:
         for element in tree.cssselect(selector):
             element.drop_tree()
-    return lxml_html.tostring(tree, encoding="unicode")

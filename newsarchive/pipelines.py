@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.archive import Archive
+from newsarchive.boilerplate import BlockStats, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
 from newsarchive.items import FetchedPage
@@ -82,6 +83,11 @@ class ArticlePipeline:
         self.paused_engine = False
         self.held = 0  # pages in this pipeline: in a worker or waiting for one
         self.hold_limit = 2 * config.extract_queue
+        # Site-level boilerplate: learned from every page of this crawl, applied once a site has
+        # enough pages (see newsarchive.boilerplate). Kept in memory until the crawl state persists it.
+        self.blocks: BlockStats | None = None
+        if crawler.settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True):
+            self.blocks = BlockStats(min_docs=crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -125,7 +131,7 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.error("Extraction failed for %s: %s (page is archived)", item.final_url, exc)
             raise DropItem(f"extraction failed: {exc}") from None
-        except Exception as exc:  # noqa: BLE001 - a bug in extraction must not stop the crawl
+        except Exception as exc:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.exception("Extraction raised for %s (page is archived)", item.final_url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
@@ -136,6 +142,7 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
             raise DropItem("no article text")
+        article = self._drop_site_boilerplate(item.final_url, article)
         if self.archive.closed:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
@@ -143,3 +150,14 @@ class ArticlePipeline:
         self.archive.sidecars.write(row)
         self.stats.inc_value("newsarchive/articles")
         return row
+
+    def _drop_site_boilerplate(self, url: str, article: ExtractedArticle) -> ExtractedArticle:
+        if self.blocks is None or not article.paragraphs:
+            return article
+        site = site_of(url)
+        self.blocks.observe(site, url, article.paragraphs)
+        kept = self.blocks.filter(site, article.paragraphs)
+        if not kept or len(kept) == len(article.paragraphs):
+            return article  # never empty an article on statistics alone
+        self.stats.inc_value("newsarchive/boilerplate/blocks_removed", len(article.paragraphs) - len(kept))
+        return article.with_paragraphs(kept)

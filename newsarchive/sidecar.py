@@ -43,7 +43,7 @@ class SidecarWriter:
         handle = self._handles.get(warc_file)
         if handle is None:
             path = sidecar_path(self.root / warc_file)
-            handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open across rows
+            handle = open(path, "a", encoding="utf-8")
             self._handles[warc_file] = handle
         handle.write(dumps(row) + "\n")
         handle.flush()

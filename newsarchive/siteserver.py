@@ -18,7 +18,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
     """Serves files; logs requests at debug level instead of on stderr."""
 
     protocol_version = "HTTP/1.1"
-    extensions_map = {
+    extensions_map = {  # noqa: RUF012 - the stdlib's own class attribute
         **SimpleHTTPRequestHandler.extensions_map,
         ".html": "text/html; charset=utf-8",
         ".xml": "application/xml",
@@ -27,7 +27,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
         ".txt": "text/plain; charset=utf-8",
     }
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
 
 

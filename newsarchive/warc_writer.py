@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
@@ -183,7 +184,7 @@ class WARCFileWriter:
         return self._write_pair(exchange, revisit, revisit_id, payload_digest, date)
 
     def _write_pair(
-        self, exchange: HTTPExchange, response: object, response_id: str, payload_digest: str, date: str
+        self, exchange: HTTPExchange, response: ArcWarcRecord, response_id: str, payload_digest: str, date: str
     ) -> tuple[RecordLocation, RecordLocation]:
         """The request goes right after its response, both in one write (never one without the other)."""
         request_headers = StatusAndHeaders(
@@ -204,7 +205,7 @@ class WARCFileWriter:
             RecordLocation(current.relative, response_id, offset, len(response_bytes), date, payload_digest),
             RecordLocation(
                 current.relative,
-                request.rec_headers.get_header("WARC-Record-ID"),  # type: ignore[attr-defined]
+                request.rec_headers.get_header("WARC-Record-ID"),
                 offset + len(response_bytes),
                 len(request_bytes),
                 date,
@@ -261,11 +262,11 @@ class WARCFileWriter:
             os.fsync(current.handle.fileno())
         return offset
 
-    def _write_one(self, record: object, body_digest: str | None = None) -> RecordLocation:
+    def _write_one(self, record: ArcWarcRecord, body_digest: str | None = None) -> RecordLocation:
         data = self._member(record)
         offset = self._append(data)
         current = self._require_open()
-        rec_headers = record.rec_headers  # type: ignore[attr-defined]
+        rec_headers = record.rec_headers
         return RecordLocation(
             current.relative,
             rec_headers.get_header("WARC-Record-ID"),
@@ -285,7 +286,7 @@ class WARCFileWriter:
             self._serial += 1
             final = folder / name
             try:
-                handle = open(self._open_path(final), "xb", buffering=0)  # noqa: SIM115 - kept open
+                handle = open(self._open_path(final), "xb", buffering=0)
             except FileExistsError:
                 continue
             if final.exists():  # a finished file of that name: never overwrite
@@ -323,7 +324,7 @@ class WARCFileWriter:
         fields: dict[str, str],
         http_headers: StatusAndHeaders | None,
         content_type: str = "",
-    ) -> object:
+    ) -> ArcWarcRecord:
         head = {"WARC-Type": rec_type, "WARC-Record-ID": self._builder._make_warc_id()}
         if url:
             head["WARC-Target-URI"] = url
@@ -340,7 +341,7 @@ class WARCFileWriter:
             warc_content_type=content_type,
         )
 
-    def _member(self, record: object) -> bytes:
+    def _member(self, record: ArcWarcRecord) -> bytes:
         """One record as one gzip member."""
         buffer = io.BytesIO()
         self._builder.out = buffer

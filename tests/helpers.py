@@ -19,14 +19,14 @@ from newsarchive.siteserver import QuietHandler
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = Path(__file__).resolve().parent / "pages"
-SEED = REPO.parent / "shared" / "fixtures" / "seed"
-CHECK_WARC = REPO.parent / "shared" / "tools" / "check_warc.py"
+SEED = PAGES / "seed"  # copies of ../shared/fixtures/seed, the article the project started from
+CHECK_WARC = Path(os.environ.get("NEWSARCHIVE_CHECK_WARC", REPO.parent / "shared" / "tools" / "check_warc.py"))
 
 
 class TrickyHandler(QuietHandler):
     """Serves tests/pages, plus endpoints that misbehave the way real servers do."""
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib's name
+    def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
         route = getattr(self, "route_" + url.path.strip("/").split("/")[0].replace("-", "_"), None)
@@ -134,7 +134,7 @@ def scrapy_crawl(spider: str, archive: Path, *args: str, settings: dict[str, Any
     for name, value in merged.items():
         command += ["-s", f"{name}={value}"]
     command += list(args)
-    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
                           env={**os.environ, **(env or {})})
     return CrawlResult(proc.returncode, proc.stdout + proc.stderr, archive)
 
@@ -175,7 +175,8 @@ def read_sidecars(archive: Path) -> list[dict[str, Any]]:
 
 def check_warc(*paths: Path) -> subprocess.CompletedProcess[str]:
     """The shared independent checker, run as its header says."""
-    return subprocess.run([sys.executable, str(CHECK_WARC), *map(str, paths)], capture_output=True, text=True)
+    return subprocess.run([sys.executable, str(CHECK_WARC), *map(str, paths)],
+                          capture_output=True, text=True, check=False)
 
 
 def fold(text: str) -> str:

@@ -76,7 +76,7 @@ def test_every_response_is_archived_with_its_request(crawl: CrawlResult, site: s
     info = records[0].raw_body.decode()
     assert "software: newsarchive/" in info and "robots: obey" in info and "format: WARC File Format 1.1" in info
     by_url = responses(records)
-    for path in GOOD_INPUTS + ["/status/404", "/status/500", "/loop/a", "/binary.bin", "/empty.html"]:
+    for path in [*GOOD_INPUTS, "/status/404", "/status/500", "/loop/a", "/binary.bin", "/empty.html"]:
         assert site + path in by_url, path
     requests = {r.headers["WARC-Concurrent-To"]: r for r in records if r.type == "request"}
     for response in by_url.values():

@@ -102,8 +102,9 @@ def test_queue_to_slow_workers_stays_bounded(slow_crawl: CrawlResult) -> None:
     assert stats["newsarchive/articles"] == 40
     assert stats["newsarchive/extract/peak_in_flight"] == 2
     assert stats["newsarchive/extract/backpressure_pauses"] >= 1
-    # Waiting pages: at most the pipeline's hold limit (2 x queue) plus downloads already under way.
-    assert stats["newsarchive/extract/peak_waiting"] <= 2 * 2 + 8
+    # Waiting pages: the pipeline's hold limit (2 x queue) plus what was already downloading or between
+    # downloader and pipeline when the engine paused; far from all 40 pages at once.
+    assert stats["newsarchive/extract/peak_waiting"] <= 2 * 2 + 2 * 8
     # Start requests are read from the file only as the scheduler makes room.
     assert stats["newsarchive/start/peak_pending"] <= 5
     result = check_warc(slow_crawl.archive)

@@ -8,11 +8,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+EXIT_OK = 0
 EXIT_NOTHING_ARCHIVED = 1
+
+
+def exit_status(stats: dict[str, Any]) -> int:
+    """The crawl's exit status from its final stats (the table in the module docstring)."""
+    attempted = stats.get("downloader/request_count", 0) + stats.get("newsarchive/skipped/bad_url", 0)
+    if attempted and not stats.get("newsarchive/warc/responses"):
+        return EXIT_NOTHING_ARCHIVED
+    return EXIT_OK
 
 
 class Command(ScrapyCrawlCommand):
@@ -28,7 +38,4 @@ class Command(ScrapyCrawlCommand):
         if self.crawler_process.bootstrap_failed or getattr(self.crawler_process, "has_exception", False):
             self.exitcode = 1
             return
-        stats = crawler.stats.get_stats() if crawler.stats else {}
-        attempted = stats.get("downloader/request_count", 0) + stats.get("newsarchive/skipped/bad_url", 0)
-        if attempted and not stats.get("newsarchive/warc/responses"):
-            self.exitcode = EXIT_NOTHING_ARCHIVED
+        self.exitcode = exit_status(crawler.stats.get_stats() if crawler.stats else {})

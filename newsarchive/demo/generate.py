@@ -1,5 +1,6 @@
 """Generates the demo site's static pages (kept in the repo; rerun to change them)."""
-import html, json
+import html
+import json
 from pathlib import Path
 
 SITE = Path(__file__).parent / "site"

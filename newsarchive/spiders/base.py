@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +97,7 @@ class NewsSpider(scrapy.Spider):
             final_url=response.url,
             status=response.status,
             content_type=kind or "text/html",
-            fetched_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            fetched_at=record.warc_date.split(".")[0].rstrip("Z") + "Z",  # the capture's own time
             body=response.body,
             encoding=response.encoding,
             record=record,

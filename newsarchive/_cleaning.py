@@ -1,0 +1,200 @@
+"""Structural cleaning of a parsed page before trafilatura sees it.
+
+Why: trafilatura decides block by block; on div-soup templates some widgets (tag clouds, caption
+divs, comment switches) look like short paragraphs and leak into the text. The rules here rely only
+on markup semantics that hold across sites, never on one site's class names:
+
+* ``<figcaption>`` is by definition a caption, not running text;
+* a block whose visible text is almost entirely link text and holds several links is a link list
+  (tag lists, "more" lists, menus), not prose;
+* an element whose class/id/role/aria-label *tokens* name a widget (comments, share bar,
+  newsletter box, cookie banner ...) is not the article body. Tokens, not substrings: ``tags`` and
+  ``comments`` match, ``commentary`` or ``article-body`` do not.
+
+Each rule can be switched off (``CleaningOptions``) so its effect can be measured on the benchmark;
+elements holding the main ``<article>``/``articleBody`` are never removed by the class-token rule.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from lxml.html import HtmlElement
+
+logger = logging.getLogger(__name__)
+
+#: Tokens of class/id/role/aria-label that mark an element as a page widget.
+WIDGET_TOKENS: frozenset[str] = frozenset(
+    {
+        "comment",
+        "comments",
+        "share",
+        "sharing",
+        "sharebar",
+        "social",
+        "newsletter",
+        "subscribe",
+        "subscription",
+        "cookie",
+        "cookies",
+        "consent",
+        "breadcrumb",
+        "breadcrumbs",
+        "related",
+        "tags",
+        "taglist",
+        "mostread",
+        "popular",
+        "trending",
+        "recommended",
+        "outbrain",
+        "taboola",
+        "promo",
+    }
+)
+
+_TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
+_WS = re.compile(r"\s+")
+_BLOCK_TAGS = ("div", "ul", "ol", "section", "aside", "nav", "p", "footer", "header", "span", "table")
+_PROTECTED_XPATH = "//article|//*[@itemprop='articleBody']|//main"
+
+
+@dataclass(frozen=True)
+class CleaningOptions:
+    """Which structural rules to apply (all measurable separately)."""
+
+    drop_figcaptions: bool = True
+    drop_link_lists: bool = True
+    drop_widgets: bool = True
+    drop_control_groups: bool = True
+    link_list_min_links: int = 3
+    link_list_min_ratio: float = 0.8
+
+
+def attribute_tokens(el: HtmlElement) -> set[str]:
+    """Lower-cased word tokens of an element's class, id, role and aria-label."""
+    raw = " ".join(el.get(a, "") for a in ("class", "id", "role", "aria-label")).lower()
+    return {t for t in _TOKEN_SPLIT.split(raw) if t}
+
+
+def drop_figcaptions(tree: HtmlElement) -> int:
+    """Remove ``<figcaption>`` elements (captions are not running text)."""
+    removed = 0
+    for el in list(tree.iter("figcaption")):
+        el.drop_tree()
+        removed += 1
+    return removed
+
+
+def _nws_len(text: str | None) -> int:
+    return len(_WS.sub("", text)) if text else 0
+
+
+def drop_link_lists(tree: HtmlElement, min_links: int = 3, min_ratio: float = 0.8) -> int:
+    """Remove blocks that are mostly link text with several links (menus, tag lists, "more" lists).
+
+    One bottom-up pass: a block found to be a link list is not counted in its parent, so the
+    smallest qualifying block goes, and a parent goes too only if it is a link list without it.
+    """
+    totals: dict[HtmlElement, tuple[int, int, int]] = {}
+    doomed: list[HtmlElement] = []
+    elements = [el for el in tree.iter() if isinstance(el.tag, str)]
+    for el in reversed(elements):  # descendants before their ancestors
+        text_len = _nws_len(el.text)
+        link_len = links = 0
+        for child in el:
+            text_len += _nws_len(child.tail)
+            child_totals = totals.get(child)
+            if child_totals is not None:
+                text_len += child_totals[0]
+                link_len += child_totals[1]
+                links += child_totals[2]
+        if el.tag == "a" and text_len:
+            link_len, links = text_len, links + 1
+        if (
+            el.tag in _BLOCK_TAGS
+            and links >= min_links
+            and text_len
+            and link_len / text_len >= min_ratio
+        ):
+            doomed.append(el)
+            continue
+        totals[el] = (text_len, link_len, links)
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+    return len(doomed)
+
+
+_CONTROL_CHILD_TAGS = frozenset({"span", "button", "a", "label", "div", "b", "strong", "em", "i"})
+_SENTENCE_PUNCT = re.compile(r"[.!?;:…]")
+
+
+def _is_control_group(el: HtmlElement, max_words: int) -> bool:
+    children = [c for c in el if isinstance(c.tag, str)]
+    if len(children) < 2 or any(c.tag not in _CONTROL_CHILD_TAGS for c in children):
+        return False
+    # Text directly in the container (not in a child) means prose with inline markup.
+    loose = (el.text or "") + "".join(c.tail or "" for c in children)
+    if loose.strip():
+        return False
+    for child in children:
+        if len(child):  # nested structure: not a flat row of labels
+            return False
+        words = (child.text or "").split()
+        if not words or len(words) > max_words or _SENTENCE_PUNCT.search(child.text or ""):
+            return False
+    return True
+
+
+def drop_control_groups(tree: HtmlElement, max_words: int = 3) -> int:
+    """Remove flat rows of short labels with no text between them (tabs, button bars, switches)."""
+    removed = 0
+    for el in list(tree.iter("div", "p", "span", "section", "header", "footer", "nav", "aside")):
+        if el.getparent() is not None and _is_control_group(el, max_words):
+            el.drop_tree()
+            removed += 1
+    return removed
+
+
+_WIDGET_HINT = re.compile("|".join(sorted(WIDGET_TOKENS, key=len, reverse=True)))
+_ATTRS_XPATH = "//*[@class or @id or @role or @aria-label]"
+
+
+def drop_widgets(tree: HtmlElement) -> int:
+    """Remove elements whose attribute tokens name a widget, sparing the main article container."""
+    protected: set[HtmlElement] | None = None
+    removed = 0
+    for el in tree.xpath(_ATTRS_XPATH):
+        raw = " ".join(el.get(a, "") for a in ("class", "id", "role", "aria-label")).lower()
+        if not _WIDGET_HINT.search(raw) or el.tag in ("html", "body"):
+            continue  # cheap substring pre-check before tokenising
+        if not ({t for t in _TOKEN_SPLIT.split(raw) if t} & WIDGET_TOKENS):
+            continue
+        if protected is None:
+            protected = set()
+            for main in tree.xpath(_PROTECTED_XPATH):
+                protected.add(main)
+                protected.update(main.iterancestors())
+        if el in protected or el.getparent() is None:
+            continue
+        el.drop_tree()
+        removed += 1
+    return removed
+
+
+def clean_tree(tree: HtmlElement, options: CleaningOptions) -> dict[str, int]:
+    """Apply the enabled rules in place; return how many elements each rule removed."""
+    counts: dict[str, int] = {}
+    if options.drop_figcaptions:
+        counts["figcaptions"] = drop_figcaptions(tree)
+    if options.drop_widgets:
+        counts["widgets"] = drop_widgets(tree)
+    if options.drop_control_groups:
+        counts["control_groups"] = drop_control_groups(tree)
+    if options.drop_link_lists:
+        counts["link_lists"] = drop_link_lists(tree, options.link_list_min_links, options.link_list_min_ratio)
+    logger.debug("Structural cleaning removed %s", counts)
+    return counts

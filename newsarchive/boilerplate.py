@@ -1,0 +1,195 @@
+"""Site-level boilerplate learning: text blocks that recur across many pages of one site.
+
+Why: templates repeat their widgets (player buttons, comment switches, newsletter blurbs,
+"Read more" lines) on every page, while an article's own paragraphs occur on that page only.
+As in CCNet's paragraph deduplication, we count for each *site* in how many *distinct documents*
+each normalised block occurs; a block seen in at least ``min_docs`` documents of the site (and,
+optionally, in at least ``min_fraction`` of the site's documents) is boilerplate.
+
+Guarantees that follow from counting documents, not occurrences:
+
+* a block occurring in only one document is never removed, whatever the settings (``min_docs``
+  is at least 2), and re-observing a document (re-crawl, re-extraction) counts it once;
+* with the default ``min_docs=3`` a paragraph that two articles legitimately quote stays in both.
+
+When it applies during a crawl: the first pages of a site are extracted before any repetition is
+known. We therefore *observe* every extracted page (the learning pass always runs and its counts
+are persisted in the crawl state, so each cron run starts from what earlier runs learned) and
+*filter* only once the site has at least ``min_site_docs`` observed documents. Pages extracted
+earlier keep their widgets until ``newsarchive reextract`` rebuilds them from the WARCs with the
+learned statistics. Offline (evaluation, re-extraction) the whole set is observed first and
+filtered in a second pass, so every page benefits.
+
+``BlockStats`` is a pure, serialisable statistics object: keys are short hashes of the
+normalised block text, and ``to_dict``/``from_dict`` round-trip plain JSON-able dicts, so any
+store (SQLite today, Redis later) can persist it without knowing its internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+_DIGIT = re.compile(r"\d")
+_NON_WORD = re.compile(r"[\W_]+")
+
+
+def normalize_block(text: str) -> str:
+    """Normalise a block like CCNet: NFKC, case-folded, digits as 0, punctuation dropped."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _DIGIT.sub("0", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def block_key(text: str) -> str | None:
+    """Stable 64-bit hex key of a block's normalised text (None for blocks with no words)."""
+    norm = normalize_block(text)
+    if not norm:
+        return None
+    return hashlib.blake2b(norm.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def doc_key(doc_id: str) -> str:
+    """Short stable key for a document id (its URL, a WARC record id ...)."""
+    return hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def site_of(url: str) -> str:
+    """The site a page belongs to: its registered domain, else its host without ``www.``."""
+    try:
+        from courlan import extract_domain
+
+        domain = extract_domain(url)
+    except Exception:  # courlan is optional for this module; fall back to the host
+        domain = None
+    if domain:
+        return domain.lower()
+    host = (urlsplit(url).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+@dataclass
+class _SiteStats:
+    docs: set[str] = field(default_factory=set)
+    block_docs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+class BlockStats:
+    """Per-site counts of the distinct documents each text block occurs in."""
+
+    def __init__(self, min_docs: int = 3, min_fraction: float = 0.0, min_site_docs: int | None = None):
+        if min_docs < 2:
+            raise ValueError("min_docs must be at least 2: a block of one document is never boilerplate")
+        if not 0.0 <= min_fraction <= 1.0:
+            raise ValueError("min_fraction must be between 0 and 1")
+        self.min_docs = min_docs
+        self.min_fraction = min_fraction
+        self.min_site_docs = max(min_site_docs or min_docs, min_docs)
+        self._sites: dict[str, _SiteStats] = {}
+
+    # -- learning ---------------------------------------------------------------------------
+    def observe(self, site: str, doc_id: str, blocks: Iterable[str]) -> bool:
+        """Count each distinct block of one document once; False if the document was seen."""
+        stats = self._sites.setdefault(site, _SiteStats())
+        dkey = doc_key(doc_id)
+        if dkey in stats.docs:
+            return False
+        stats.docs.add(dkey)
+        for key in {k for k in map(block_key, blocks) if k}:
+            stats.block_docs[key] += 1
+        return True
+
+    # -- querying ---------------------------------------------------------------------------
+    def site_docs(self, site: str) -> int:
+        """How many distinct documents of ``site`` were observed."""
+        stats = self._sites.get(site)
+        return len(stats.docs) if stats else 0
+
+    def doc_frequency(self, site: str, block: str) -> int:
+        """In how many observed documents of ``site`` the block occurs."""
+        stats = self._sites.get(site)
+        key = block_key(block)
+        if stats is None or key is None:
+            return 0
+        return stats.block_docs.get(key, 0)
+
+    def is_active(self, site: str) -> bool:
+        """True once enough documents of the site were seen for the filter to apply."""
+        return self.site_docs(site) >= self.min_site_docs
+
+    def is_boilerplate(self, site: str, block: str) -> bool:
+        """True if the block recurs in enough distinct documents of the site."""
+        n_docs = self.site_docs(site)
+        if n_docs < self.min_site_docs:
+            return False
+        freq = self.doc_frequency(site, block)
+        return freq >= self.min_docs and freq >= self.min_fraction * n_docs
+
+    def filter(self, site: str, blocks: Sequence[str]) -> list[str]:
+        """The blocks that are not boilerplate for ``site``, in their order."""
+        if not self.is_active(site):
+            return list(blocks)
+        kept = [b for b in blocks if not self.is_boilerplate(site, b)]
+        if len(kept) < len(blocks):
+            logger.debug("Removed %d recurring blocks of %s", len(blocks) - len(kept), site)
+        return kept
+
+    # -- persistence ------------------------------------------------------------------------
+    def sites(self) -> list[str]:
+        return sorted(self._sites)
+
+    def site_to_dict(self, site: str) -> dict[str, Any]:
+        """One site's counts as plain data (what a store keeps per site)."""
+        stats = self._sites.get(site, _SiteStats())
+        return {"docs": sorted(stats.docs), "blocks": dict(sorted(stats.block_docs.items()))}
+
+    def site_from_dict(self, site: str, data: Mapping[str, Any]) -> None:
+        """Replace one site's counts with previously exported plain data."""
+        stats = _SiteStats()
+        stats.docs.update(data.get("docs", ()))
+        for key, count in data.get("blocks", {}).items():
+            stats.block_docs[key] = int(count)
+        self._sites[site] = stats
+
+    def to_dict(self) -> dict[str, Any]:
+        """All counts and settings as a JSON-able dict."""
+        return {
+            "version": FORMAT_VERSION,
+            "min_docs": self.min_docs,
+            "min_fraction": self.min_fraction,
+            "min_site_docs": self.min_site_docs,
+            "sites": {site: self.site_to_dict(site) for site in self.sites()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BlockStats:
+        """Rebuild from ``to_dict`` output."""
+        if data.get("version") != FORMAT_VERSION:
+            raise ValueError(f"unsupported BlockStats format version: {data.get('version')!r}")
+        stats = cls(int(data["min_docs"]), float(data["min_fraction"]), int(data["min_site_docs"]))
+        for site, site_data in data.get("sites", {}).items():
+            stats.site_from_dict(site, site_data)
+        return stats
+
+
+def learn_and_filter(
+    pages: Mapping[str, tuple[str, Sequence[str]]], stats: BlockStats | None = None
+) -> dict[str, list[str]]:
+    """Two-pass offline use: observe every page, then filter each page's blocks.
+
+    ``pages`` maps a doc id to ``(url, blocks)``; returns doc id → kept blocks.
+    """
+    stats = stats or BlockStats()
+    for doc_id, (url, blocks) in pages.items():
+        stats.observe(site_of(url), doc_id, blocks)
+    return {doc_id: stats.filter(site_of(url), blocks) for doc_id, (url, blocks) in pages.items()}
