@@ -11,7 +11,7 @@ from scrapy.settings import BaseSettings
 
 GIB = 1024**3
 # zlib level of WARC records: measured on the aeb pages (README, "Throughput"), level 4 writes 5 % more
-# than level 9 for about half of level 6's CPU time; levels above it buy little.
+# bytes than level 9 in two thirds of level 6's time and half of level 9's; higher levels buy little.
 DEFAULT_GZIP_LEVEL = 4
 
 
