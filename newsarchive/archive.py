@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from newsarchive import __version__
 from newsarchive.config import ArchiveConfig
 from newsarchive.sidecar import SidecarWriter
+from newsarchive.state import CrawlState, open_state
 from newsarchive.warc_writer import WARCFileWriter
 
 if TYPE_CHECKING:
@@ -25,7 +26,12 @@ class Archive:
     def __init__(self, config: ArchiveConfig, warcinfo: dict[str, str]) -> None:
         self.config = config
         config.directory.mkdir(parents=True, exist_ok=True)
-        self.warc = WARCFileWriter(
+        writer_class, sidecar_class = WARCFileWriter, SidecarWriter
+        if config.test_pause:
+            from newsarchive.testing import pausing_writers
+
+            writer_class, sidecar_class = pausing_writers(*config.test_pause)
+        self.warc = writer_class(
             config.directory,
             prefix=config.prefix,
             max_bytes=config.warc_max_bytes,
@@ -33,7 +39,8 @@ class Archive:
             warcinfo=warcinfo,
             fsync=config.fsync,
         )
-        self.sidecars = SidecarWriter(config.directory, fsync=config.fsync)
+        self.sidecars = sidecar_class(config.directory, fsync=config.fsync)
+        self.state: CrawlState = open_state(config.directory)
         self.closed = False
 
     @classmethod
@@ -61,3 +68,4 @@ class Archive:
             self.closed = True
             self.sidecars.close()
             self.warc.close()
+            self.state.close()

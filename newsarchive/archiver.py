@@ -8,6 +8,7 @@ The record's location goes forward in `request.meta[RECORD_META]` for the pipeli
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from urllib.parse import urldefrag
@@ -21,7 +22,9 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from newsarchive.archive import Archive
 from newsarchive.http_handler import REASON_META
-from newsarchive.warc_writer import HTTPExchange
+from newsarchive.recrawl import ARTICLE, PREVIOUS_META, REVISIT_META, header, is_unchanged, request_kind
+from newsarchive.state import Capture
+from newsarchive.warc_writer import HTTPExchange, RecordLocation
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +95,16 @@ class WARCArchiver:
         if urlparse_cached(request).scheme not in ("http", "https"):
             return
         exchange = exchange_from_scrapy(request, response)
+        previous: Capture | None = request.meta.get(PREVIOUS_META)
+        unchanged = previous is not None and is_unchanged(previous, response)
         try:
-            location, _ = self.archive.warc.write_exchange(exchange)
+            if previous is not None and unchanged:
+                location, _ = self.archive.warc.write_revisit(
+                    exchange, previous.payload_digest or "", previous.content_url, previous.content_date,
+                    previous.content_record_id,
+                )
+            else:
+                location, _ = self.archive.warc.write_exchange(exchange)
         except OSError as exc:
             # A full disk or a lost mount: stop cleanly, keeping what is already on disk intact.
             self.stats.inc_value("newsarchive/warc/write_failed")
@@ -108,6 +119,32 @@ class WARCArchiver:
         self.stats.inc_value("newsarchive/warc/bytes", location.length)
         if exchange.truncated:
             self.stats.inc_value("newsarchive/warc/truncated")
+        if request_kind(request) == ARTICLE:
+            self._remember(request, response, location, previous, unchanged)
+
+    def _remember(self, request: Request, response: Response, location: RecordLocation,
+                  previous: Capture | None, unchanged: bool) -> None:
+        """Tells the crawl state about an article capture; a revisit is complete as soon as it is written."""
+        capture = Capture(
+            url=urldefrag(response.url)[0], record_id=location.record_id, warc_file=location.warc_file,
+            offset=location.offset, length=location.length, warc_date=location.warc_date,
+            status=response.status, payload_digest=location.payload_digest,
+            etag=header(response, b"ETag") or (previous.etag if unchanged and previous else None),
+            last_modified=header(response, b"Last-Modified")
+            or (previous.last_modified if unchanged and previous else None),
+        )
+        if unchanged and previous is not None:
+            capture = replace(capture, original_record_id=previous.content_record_id,
+                              original_url=previous.content_url, original_date=previous.content_date)
+        self.archive.state.record_capture(capture)
+        if unchanged:
+            request.meta[REVISIT_META] = True
+            self.archive.state.mark_done(capture.record_id, [*request.meta.get("redirect_urls", ()), request.url])
+            self.stats.inc_value("newsarchive/warc/revisits")
+            self.stats.inc_value("newsarchive/recrawl/unchanged")
+            logger.info("Unchanged since %s: %s (revisit record)", capture.content_date, response.url)
+        elif 200 <= response.status < 300:
+            self.stats.inc_value("newsarchive/recrawl/changed" if previous else "newsarchive/recrawl/new")
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.archive.close()

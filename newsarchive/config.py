@@ -41,6 +41,23 @@ def _float(settings: BaseSettings, name: str, default: float, minimum: float = 0
     return value
 
 
+TEST_PAUSE_POINTS = ("writes", "torn", "sidecar")
+
+
+def _test_pause(settings: BaseSettings) -> tuple[str, int] | None:
+    """NEWSARCHIVE_TEST_PAUSE_AFTER=POINT:N, a testing hook (see newsarchive/testing.py)."""
+    raw = str(settings.get("NEWSARCHIVE_TEST_PAUSE_AFTER", "") or "").strip()
+    if not raw:
+        return None
+    point, _, count = raw.partition(":")
+    if point not in TEST_PAUSE_POINTS or not count.isdigit() or int(count) < 1:
+        raise SettingError(
+            f"NEWSARCHIVE_TEST_PAUSE_AFTER must be POINT:N with POINT one of {', '.join(TEST_PAUSE_POINTS)}"
+            f" and N >= 1, got {raw!r}"
+        )
+    return point, int(count)
+
+
 @dataclass(frozen=True)
 class ArchiveConfig:
     """Where and how the archive is written."""
@@ -56,6 +73,8 @@ class ArchiveConfig:
     extract_queue: int
     fsync: bool
     extract_test_faults: tuple[tuple[str, str], ...] = ()
+    lock_wait: float = 0.0
+    test_pause: tuple[str, int] | None = None
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArchiveConfig:
@@ -88,6 +107,8 @@ class ArchiveConfig:
             extract_queue=_positive_int(settings, "NEWSARCHIVE_EXTRACT_QUEUE", 2 * n_workers + 2),
             fsync=settings.getbool("NEWSARCHIVE_FSYNC", False),
             extract_test_faults=_test_faults(settings),
+            lock_wait=_float(settings, "NEWSARCHIVE_LOCK_WAIT", 0.0),
+            test_pause=_test_pause(settings),
         )
 
 

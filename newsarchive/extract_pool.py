@@ -21,6 +21,7 @@ import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import replace
 
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article
 from newsarchive.items import page_text
@@ -59,11 +60,17 @@ def _inject_fault(html: str) -> None:
                 time.sleep(0.3)
 
 
-def _extract_in_worker(body: bytes, encoding: str, url: str) -> tuple[int, ExtractedArticle | None]:
+def _extract_in_worker(
+    body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
+) -> tuple[int, ExtractedArticle | None]:
     html = page_text(body, encoding)
     if _worker_faults:
         _inject_fault(html)
-    return os.getpid(), extract_article(html, url, _worker_options)
+    options = _worker_options
+    if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
+        base = options or ExtractionOptions()
+        options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
+    return os.getpid(), extract_article(html, url, options)
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:
@@ -93,7 +100,9 @@ class ExtractionPool:
         self.peak_waiting = 0
         self.worker_pids: set[int] = set()
 
-    async def extract(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
+    async def extract(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
+    ) -> ExtractedArticle | None:
         self.waiting += 1
         self.peak_waiting = max(self.peak_waiting, self.waiting)
         try:
@@ -103,17 +112,19 @@ class ExtractionPool:
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            return await self._extract_once(body, encoding, url)
+            return await self._extract_once(body, encoding, url, drop_selectors)
         finally:
             self.in_flight -= 1
             self._slots.release()
 
-    async def _extract_once(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
+    async def _extract_once(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
+    ) -> ExtractedArticle | None:
         # At most one page per worker plus one queued is in the executor, so the timeout clock of a
         # page starts about when a worker picks it up, not while it waits behind others.
         async with self._running:
             generation, executor = self._generation, self._ensure_executor()
-            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url))
+            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
             try:
                 pid, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
@@ -123,17 +134,19 @@ class ExtractionPool:
                 self._replace(generation, f"a worker died while extracting ({url} among others)")
                 pid, article = None, None
         if pid is None:
-            return await self._extract_alone(body, encoding, url)
+            return await self._extract_alone(body, encoding, url, drop_selectors)
         self.worker_pids.add(pid)
         return article
 
-    async def _extract_alone(self, body: bytes, encoding: str, url: str) -> ExtractedArticle | None:
+    async def _extract_alone(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
+    ) -> ExtractedArticle | None:
         """A page that was in a pool when it broke, tried again in a process of its own: if that
         process dies too, this page is the culprit; if not, it was an innocent bystander."""
         async with self._isolation:
             executor = self._new_executor(1)
             try:
-                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url))
+                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
                 pid, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None

@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.archive import Archive
+from newsarchive.article_filter import article_language, drop_reason
 from newsarchive.boilerplate import BlockStats, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
@@ -48,7 +49,7 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "authors": article.authors or list(hints.get("authors") or []),
         "date_published": article.date_published or hints.get("date_published"),
         "date_modified": article.date_modified,
-        "language": article.language,
+        "language": article_language(page, article),
         "sitename": article.sitename,
         "description": article.description,
         "tags": article.tags,
@@ -56,6 +57,12 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
         "text": article.text,
         "word_count": article.word_count,
         "source": hints.get("source"),
+        "more_pages": [
+            {"url": part.final_url, "warc_file": part.record.warc_file, "warc_record_id": part.record.record_id,
+             "warc_offset": part.record.offset, "warc_length": part.record.length}
+            for part in page.more_pages
+        ],
+        "supersedes": page.supersedes,
         "extractor": extractor_info(),
     }
 
@@ -83,6 +90,8 @@ class ArticlePipeline:
         self.paused_engine = False
         self.held = 0  # pages in this pipeline: in a worker or waiting for one
         self.hold_limit = 2 * config.extract_queue
+        self.limit = crawler.settings.getint("CLOSESPIDER_ITEMCOUNT")  # set by `-a limit=N`
+        self.written = 0
         # Site-level boilerplate: learned from every page of this crawl, applied once a site has
         # enough pages (see newsarchive.boilerplate). Kept in memory until the crawl state persists it.
         self.blocks: BlockStats | None = None
@@ -120,34 +129,71 @@ class ArticlePipeline:
             engine.unpause()  # the engine looks for requests again when this item completes
             self.paused_engine = False
 
-    async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, FetchedPage):
-            return item
+    async def extract(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
+    ) -> ExtractedArticle | None:
+        """The article on one page; DropItem (counted) when extraction crashes or times out."""
         self.held += 1
         self._backpressure()
         try:
-            article = await self.pool.extract(item.body, item.encoding, item.final_url)
+            return await self.pool.extract(body, encoding, url, drop_selectors)
         except ExtractionFailed as exc:
             self.stats.inc_value("newsarchive/extract_failed")
-            logger.error("Extraction failed for %s: %s (page is archived)", item.final_url, exc)
+            logger.error("Extraction failed for %s: %s (page is archived)", url, exc)
             raise DropItem(f"extraction failed: {exc}") from None
         except Exception as exc:
             self.stats.inc_value("newsarchive/extract_failed")
-            logger.exception("Extraction raised for %s (page is archived)", item.final_url)
+            logger.exception("Extraction raised for %s (page is archived)", url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
         finally:
             self.held -= 1
             self._backpressure()
+
+    async def join_pages(self, item: FetchedPage, article: ExtractedArticle) -> ExtractedArticle:
+        """A multi-page article's text: the first page's, then each later page's, in order."""
+        paragraphs = list(article.paragraphs or article.text.splitlines())
+        for part in item.more_pages:
+            more = await self.extract(part.html.encode("utf-8"), "utf-8", part.final_url, item.rules.drop_selectors)
+            if more is not None:
+                more = self._drop_site_boilerplate(part.final_url, more)
+                paragraphs += list(more.paragraphs or more.text.splitlines())
+        return article.with_paragraphs(paragraphs)
+
+    def check_limit(self) -> None:
+        """`-a limit=N`: once N articles are written, later ones are dropped (the crawl is closing)."""
+        if self.limit and self.written >= self.limit:
+            self.stats.inc_value("newsarchive/dropped/over_limit")
+            raise DropItem(f"limit of {self.limit} articles reached", log_level="INFO")
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, FetchedPage):
+            return item
+        self.check_limit()
+        article = await self.extract(item.body, item.encoding, item.final_url, item.rules.drop_selectors)
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
+            if not self.archive.closed:
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem("no article text")
+        reason = drop_reason(item, article)
+        if reason is not None:
+            self.stats.inc_value(f"newsarchive/dropped/{reason}")
+            logger.info("Not keeping %s: %s (page is archived)", item.final_url, reason.replace("_", " "))
+            if not self.archive.closed:  # archived and judged: later runs need not fetch it again
+                self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
+            raise DropItem(reason, log_level="INFO")
         article = self._drop_site_boilerplate(item.final_url, article)
+        if item.more_pages:
+            article = await self.join_pages(item, article)
+        self.check_limit()
         if self.archive.closed:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
         row = article_row(item, article, conversion)
         self.archive.sidecars.write(row)
+        self.written += 1
+        self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))  # after its line
         self.stats.inc_value("newsarchive/articles")
         return row
 

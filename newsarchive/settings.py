@@ -1,15 +1,14 @@
 """Scrapy settings for newsarchive; every NEWSARCHIVE_* setting is documented in the README."""
 
-from newsarchive import __version__
-
 BOT_NAME = "newsarchive"
 SPIDER_MODULES = ["newsarchive.spiders"]
 NEWSPIDER_MODULE = "newsarchive.spiders"
 COMMANDS_MODULE = "newsarchive.commands"
 
-# Politeness: obey robots.txt, adapt the pace to the server, identify ourselves.
+# Politeness: obey robots.txt, adapt the pace to the server, identify ourselves (USER_AGENT is composed
+# from NEWSARCHIVE_CONTACT by the Politeness add-on), wait as long as Retry-After says.
 ROBOTSTXT_OBEY = True
-USER_AGENT = f"newsarchive/{__version__} (+https://github.com/newsarchive/newsarchive)"
+ADDONS = {"newsarchive.politeness.Politeness": 0}
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.5
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -32,7 +31,17 @@ DOWNLOAD_HANDLERS = {
     "https": "newsarchive.http_handler.HTTP11DownloadHandler",
 }
 
-EXTENSIONS = {"newsarchive.archiver.WARCArchiver": 0}
+# The lock (and crash recovery) comes before anything touches the archive; the run's stats come last.
+EXTENSIONS = {
+    "newsarchive.runlock.ArchiveLock": -100,
+    "newsarchive.archiver.WARCArchiver": 0,
+    "newsarchive.runstats.RunStats": 100,
+}
+# Before robots.txt (100): an archived article is skipped without asking the site anything.
+DOWNLOADER_MIDDLEWARES = {
+    "newsarchive.recrawl.RecrawlMiddleware": 50,
+    "newsarchive.retry_after.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
+}
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}
 
 TELNETCONSOLE_ENABLED = False

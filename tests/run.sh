@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything the test suite needs on a fresh machine, then runs it:
 #   bash tests/run.sh [pytest arguments]
-# - a virtual environment in .venv with the project and its test extras (from PyPI);
+# - a virtual environment in .venv with the project and its test extras (from PyPI), and pywb in .venv-pywb;
 # - the Debian packages listed in tests/debian-packages.txt (servers the tests start themselves).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+# pywb pins old libraries (redis 2, brotlipy over Brotli's `brotli`), so it gets a venv of its own,
+# used by `newsarchive replay --pywb-bin .venv-pywb/bin` and `check_warc.py --replay` (README)
+[ -x .venv-pywb/bin/wayback ] || { python3 -m venv .venv-pywb && .venv-pywb/bin/python -m pip install -q 'pywb>=2.10,<3'; }
 
 missing=()
 while read -r package; do

@@ -1,6 +1,8 @@
 """Generates the demo site's static pages (kept in the repo; rerun to change them)."""
 import html
 import json
+from datetime import datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 SITE = Path(__file__).parent / "site"
@@ -78,7 +80,7 @@ for slug, title, date, author, tags, paragraphs in ARTICLES:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page(slug, title, date, author, tags, paragraphs))
 items = "".join(f"""
-    <item><title>{html.escape(t)}</title><link>/news/{s}.html</link><pubDate>{d}</pubDate><author>{html.escape(a)}</author></item>"""
+    <item><title>{html.escape(t)}</title><link>/news/{s}.html</link><pubDate>{format_datetime(datetime.fromisoformat(d))}</pubDate><author>{html.escape(a)}</author></item>"""
     for s, t, d, a, _, _ in ARTICLES)
 (SITE / "index.html").write_text(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>The Demo Gazette</title>
@@ -88,4 +90,13 @@ items = "".join(f"""
 </ul></body></html>
 """)
 (SITE / "urls.txt").write_text("".join(f"news/{s}.html\n" for s, *_ in ARTICLES))
-(SITE / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+(SITE / "robots.txt").write_text("User-agent: *\nDisallow: /private/\nSitemap: /sitemap.xml\n")
+# Discovery: an RSS feed and a sitemap (relative links: the demo's port is only known when it is served).
+(SITE / "feed.rss").write_text(f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>The Demo Gazette</title><link>/</link><language>en</language>{items}
+</channel></rss>
+""")
+(SITE / "sitemap.xml").write_text("""<?xml version="1.0" encoding="utf-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+""" + "".join(f"  <url><loc>/news/{s}.html</loc><lastmod>{d[:10]}</lastmod></url>\n" for s, _, d, *_ in ARTICLES)
+    + "</urlset>\n")

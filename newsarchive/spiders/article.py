@@ -12,7 +12,7 @@ from newsarchive.spiders.base import NewsSpider, iter_urls_file, split_arg
 
 
 class ArticleSpider(NewsSpider):
-    """Archives the article pages it is given, one request each."""
+    """Archives the article pages it is given, one request each (multi-page articles are joined)."""
 
     name = "article"
 
@@ -27,7 +27,7 @@ class ArticleSpider(NewsSpider):
         """Requests as the scheduler makes room for them; the file is read line by line."""
         urls = chain(self.urls, iter_urls_file(self.urls_file) if self.urls_file else ())
         for url in urls:
-            request = self.valid_request(url, callback=self.parse_article, errback=self.errback)
+            request = self.article_request(url, discovered=False)
             if request is not None:
                 await self.scheduler_room()
                 yield request

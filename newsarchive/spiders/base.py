@@ -1,22 +1,38 @@
-"""What every newsarchive spider shares: turning an archived HTML response into a FetchedPage."""
+"""What every newsarchive spider shares: the common options, article requests, and turning an archived
+HTML response (or the pages of a multi-page article) into a FetchedPage.
+
+Options (`-a NAME=VALUE`, for every spider): `since=YYYY-MM-DD`, `lang=en,de`, `limit=N`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Headers, Response, TextResponse
 from scrapy.utils.asyncio import sleep
 
+from newsarchive.archive import Archive
 from newsarchive.archiver import RECORD_META
-from newsarchive.items import FetchedPage
+from newsarchive.article_filter import day_of
+from newsarchive.discovery_config import DiscoveryConfig
+from newsarchive.items import FetchedPage, PagePart, PageRules
+from newsarchive.links import is_media_type
+from newsarchive.pagetype import next_page_url, page_kind
+from newsarchive.recrawl import KIND_META, PREVIOUS_META, ArchiveSkip
+from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+DISCOVERED_META = "newsarchive_discovered"  # found by the crawler, not given by the user: judged first
 
 
 def split_arg(value: str | None) -> list[str]:
@@ -44,8 +60,54 @@ def content_type(response: Response) -> str:
     return raw.decode("latin-1").split(";")[0].strip().lower()
 
 
+def parse_since(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"since must be a day as YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_limit(value: str | int | None) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        limit = int(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise ValueError(f"limit must be a whole number > 0, got {value!r}") from None
+    if limit <= 0:
+        raise ValueError(f"limit must be a whole number > 0, got {value!r}")
+    return limit
+
+
 class NewsSpider(scrapy.Spider):
-    """Base spider: archived responses that hold HTML become FetchedPage items."""
+    """Base spider: the shared options, and archived responses that hold HTML become FetchedPage items."""
+
+    drop_selectors: tuple[str, ...] = ()
+    discovery: DiscoveryConfig
+
+    def __init__(self, since: str | None = None, lang: str | None = None, limit: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.since = parse_since(since)
+        self.languages = frozenset(code.lower()[:2] for code in split_arg(lang))
+        self.limit = parse_limit(limit)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.discovery = DiscoveryConfig.from_settings(crawler.settings)
+        if spider.limit:  # the spider is made before settings freeze: CloseSpider stops at N articles
+            crawler.settings.set("CLOSESPIDER_ITEMCOUNT", spider.limit, priority="spider")
+        crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
+        return spider
+
+    @property
+    def rules(self) -> PageRules:
+        return PageRules(drop_selectors=tuple(self.drop_selectors), since=self.since, languages=self.languages)
+
+    # -- requests ---------------------------------------------------------------------------------
 
     async def scheduler_room(self) -> None:
         """Waits while the scheduler already holds NEWSARCHIVE_START_BUFFER requests.
@@ -75,6 +137,35 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("newsarchive/skipped/bad_url")
             return None
 
+    def article_request(self, url: str, hints: dict[str, Any] | None = None, discovered: bool = True,
+                        **kwargs: Any) -> scrapy.Request | None:
+        """A request for an article page; the hints (title, date, authors, source) reach the sidecar."""
+        meta = {KIND_META: "article", DISCOVERED_META: discovered, **kwargs.pop("meta", {})}
+        clean = {k: v for k, v in (hints or {}).items() if v}
+        return self.valid_request(url, callback=self.parse_article, errback=self.errback, cb_kwargs=clean,
+                                  meta=meta, **kwargs)
+
+    def too_old(self, *iso_dates: str | None) -> bool:
+        """True when `since` is set and the first known of the dates is before it (counted)."""
+        day = next((d for d in map(day_of, iso_dates) if d), None)
+        if self.since is None or day is None or day >= self.since:
+            return False
+        self.crawler.stats.inc_value("newsarchive/skipped/older_than_since")
+        return True
+
+    def headers_received(self, headers: Headers, body_length: int, request: scrapy.Request,
+                         spider: scrapy.Spider) -> None:
+        """Stops a discovered link as soon as its headers say video, audio, image or document."""
+        if not request.meta.get(DISCOVERED_META):
+            return
+        kind = (headers.get(b"Content-Type") or b"").decode("latin-1")
+        if is_media_type(kind):
+            self.crawler.stats.inc_value("newsarchive/skipped/media_type")
+            logger.info("Not fetching %s: it is %s, not a page", request.url, kind.split(";")[0])
+            raise StopDownload(fail=True)
+
+    # -- responses --------------------------------------------------------------------------------
+
     def fetched_page(self, response: Response, hints: dict[str, Any] | None = None) -> FetchedPage | None:
         """A FetchedPage for an archived HTML response; None (counted) for anything else."""
         record = response.meta.get(RECORD_META)
@@ -83,15 +174,21 @@ class NewsSpider(scrapy.Spider):
             logger.warning("Response for %s was not archived; not extracting it", response.url)
             return None
         kind = content_type(response)
+        redirects = response.meta.get("redirect_urls") or []
         if not isinstance(response, TextResponse) or (kind and kind not in HTML_TYPES):
             self.crawler.stats.inc_value("newsarchive/skipped/not_html")
             logger.info("Archived %s (%s), not an HTML page", response.url, kind or "no content type")
+            self._nothing_to_extract(record, [*redirects, response.url])
             return None
         if not response.body.strip():
             self.crawler.stats.inc_value("newsarchive/skipped/empty")
             logger.info("Archived %s, empty body", response.url)
+            self._nothing_to_extract(record, [*redirects, response.url])
             return None
-        redirects = response.meta.get("redirect_urls") or []
+        hints = dict(hints or {})
+        if "language" not in hints and (lang := response.xpath("/html/@lang").get()):
+            hints["language"] = lang.strip()
+        previous = response.meta.get(PREVIOUS_META)
         return FetchedPage(
             url=redirects[0] if redirects else response.url,
             final_url=response.url,
@@ -101,17 +198,76 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             encoding=response.encoding,
             record=record,
-            hints=dict(hints or {}),
+            hints=hints,
+            rules=self.rules,
+            supersedes=previous.content_record_id if previous is not None else None,
         )
 
-    def parse_article(self, response: Response, **hints: Any) -> Iterator[FetchedPage]:
+    def _nothing_to_extract(self, record: RecordLocation, urls: list[str]) -> None:
+        """A page with no text to extract is archived all the same: later runs need not fetch it again."""
+        Archive.for_crawler(self.crawler).state.mark_done(record.record_id, urls)
+
+    def parse_article(self, response: Response, **hints: Any) -> Iterator[Any]:
         page = self.fetched_page(response, hints)
-        if page is not None:
-            yield page
+        if page is None:
+            return
+        if response.meta.get(DISCOVERED_META) and isinstance(response, TextResponse):
+            is_article, why = page_kind(response, listed=hints.get("source") in ("feed", "sitemap"))
+            if not is_article:
+                self.crawler.stats.inc_value("newsarchive/skipped/not_article")
+                logger.info("Archived %s, not an article (%s)", response.url, why)
+                yield from self.not_an_article(response)
+                return
+        yield from self.follow_pages(response, [page])
+
+    def not_an_article(self, response: Response) -> Iterable[Any]:
+        """A discovered link that turned out to be an index page; the site spider follows its links."""
+        return []
+
+    def follow_pages(self, response: Response, pages: list[FetchedPage]) -> Iterator[Any]:
+        """Yields the article, or first the request for its next page (multi-page articles)."""
+        next_url = next_page_url(response, pages[0].final_url) if isinstance(response, TextResponse) else None
+        seen = {p.final_url for p in pages} | {p.url for p in pages}
+        if next_url and next_url not in seen and len(pages) < self.discovery.article_max_pages:
+            request = self.valid_request(
+                next_url, callback=self.parse_next_page, errback=self.next_page_failed,
+                cb_kwargs={"pages": pages}, meta={KIND_META: "article"}, dont_filter=True,
+            )
+            if request is not None:
+                yield request
+                return
+        yield self.joined(pages)
+
+    def parse_next_page(self, response: Response, pages: list[FetchedPage]) -> Iterator[Any]:
+        page = self.fetched_page(response)
+        if page is None:
+            yield self.joined(pages)
+            return
+        yield from self.follow_pages(response, [*pages, page])
+
+    def next_page_failed(self, failure: Any) -> Iterator[Any]:
+        """A later page failed: the article is kept with the pages that were fetched."""
+        list(self.errback(failure))
+        yield self.joined(failure.request.cb_kwargs["pages"])
+
+    def joined(self, pages: list[FetchedPage]) -> FetchedPage:
+        first = pages[0]
+        if len(pages) > 1:
+            self.crawler.stats.inc_value("newsarchive/multipage_articles")
+            first.more_pages = [PagePart(p.url, p.final_url, p.html, p.record) for p in pages[1:]]
+        return first
 
     def errback(self, failure: Any) -> Iterable[Any]:
         """Network errors and HTTP errors: logged once and counted; the crawl goes on."""
         request = getattr(failure, "request", None)
+        if failure.check(ArchiveSkip):  # already archived or unchanged: counted where decided
+            return []
+        if failure.check(StopDownload):  # a media link, counted when it was stopped
+            return []
+        if failure.check(IgnoreRequest) and "robots.txt" in failure.getErrorMessage():
+            # counted by Scrapy in robotstxt/forbidden; not a failure but the site's wish
+            logger.info("Not fetching %s: %s", request.url if request else "?", failure.getErrorMessage())
+            return []
         reason = failure.type.__name__ if failure.type else "error"
         self.crawler.stats.inc_value(f"newsarchive/failed/{reason}")
         logger.warning("Failed %s: %s", request.url if request else "?", failure.getErrorMessage())

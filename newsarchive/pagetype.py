@@ -1,0 +1,109 @@
+"""Is a fetched page an article or an index of articles, and does the article go on on another page?
+
+Publishers say what a page is (og:type=article, JSON-LD NewsArticle, CollectionPage); when they do
+not, the shape decides: index pages are mostly links, articles are mostly paragraphs. Both checks run
+on the parsel selector Scrapy already built, so they cost no second parse.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from posixpath import splitext
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from scrapy.http import TextResponse
+
+ARTICLE_TYPES = frozenset({
+    "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
+    "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting", "LiveBlogPosting", "Report",
+    "ScholarlyArticle", "TechArticle", "SatiricalArticle",
+})
+INDEX_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage", "ProfilePage"})
+MIN_ARTICLE_WORDS = 80  # paragraph words an undeclared page needs to count as an article
+MAX_LINK_DENSITY = 0.5  # share of the page's words inside links above which it is an index
+_NEXT_TEXT = re.compile(
+    r"^\s*(next( page)?|continue reading|weiter|nächste seite|page suivante|suivant|siguiente|"
+    r"pagina successiva|volgende)\s*[»›>→]*\s*$", re.IGNORECASE,
+)
+
+
+def _jsonld_types(response: TextResponse) -> set[str]:
+    types: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for child in node:
+                walk(child)
+        elif isinstance(node, dict):
+            kind = node.get("@type")
+            for name in kind if isinstance(kind, list) else [kind]:
+                if isinstance(name, str):
+                    types.add(name.rsplit("/", 1)[-1])
+            walk(node.get("@graph"))
+
+    for script in response.xpath('//script[@type="application/ld+json"]/text()').getall():
+        try:
+            walk(json.loads(script))
+        except ValueError:
+            continue
+    return types
+
+
+def _words(texts: list[str]) -> int:
+    return sum(len(text.split()) for text in texts)
+
+
+def page_kind(response: TextResponse, listed: bool = False) -> tuple[bool, str]:
+    """(is_article, why): the publisher's own markup first, then paragraphs against links. A page that
+    a feed or sitemap `listed` as an entry is only refused on signs of an index, not for being short."""
+    types = _jsonld_types(response)
+    if types & ARTICLE_TYPES:
+        return True, "JSON-LD " + min(types & ARTICLE_TYPES)
+    og_type = (response.xpath('//meta[@property="og:type"]/@content').get() or "").strip().lower()
+    if og_type == "article":
+        return True, "og:type=article"
+    if types & INDEX_TYPES:
+        return False, "JSON-LD " + min(types & INDEX_TYPES)
+    body = response.xpath("//body")
+    all_words = _words(body.xpath(".//text()[not(ancestor::script) and not(ancestor::style)]").getall())
+    link_words = _words(body.xpath(".//a//text()").getall())
+    if all_words and link_words / all_words > MAX_LINK_DENSITY:
+        return False, f"link density {link_words / all_words:.2f}"
+    if len(response.xpath("//article")) >= 3:
+        return False, "several <article> teasers"
+    paragraph_words = _words(body.xpath(".//p[not(ancestor::a)]//text()[not(ancestor::a)]").getall())
+    if paragraph_words < MIN_ARTICLE_WORDS and not listed:
+        return False, f"only {paragraph_words} words of paragraphs"
+    return True, f"{paragraph_words} words of paragraphs"
+
+
+def _stem(path: str) -> str:
+    return splitext(path.rstrip("/"))[0]
+
+
+def continues(first_url: str, candidate: str) -> bool:
+    """True when `candidate` looks like a later page of the article at `first_url` (same host, same
+    path with another query, or a path that extends the first page's): a rel=next to *another* article
+    (as some blogs emit) is not followed."""
+    first, other = urlsplit(first_url), urlsplit(candidate)
+    if first.netloc != other.netloc or candidate == first_url:
+        return False
+    if first.path == other.path:
+        return first.query != other.query
+    return _stem(other.path).startswith(_stem(first.path)) and len(_stem(other.path)) > len(_stem(first.path))
+
+
+def next_page_url(response: TextResponse, first_url: str) -> str | None:
+    """The next page of a multi-page article: rel=next, else a "next page" link, if it continues it."""
+    hrefs = response.xpath('//link[@rel="next"]/@href | //a[contains(concat(" ", @rel, " "), " next ")]/@href')
+    candidates = hrefs.getall()
+    for anchor in response.xpath("//a[@href]"):
+        if _NEXT_TEXT.match(" ".join(anchor.xpath(".//text()").getall())):
+            candidates.append(anchor.attrib["href"])
+    for href in candidates:
+        url = urljoin(response.url, href.strip())
+        if continues(first_url, url):
+            return url
+    return None
