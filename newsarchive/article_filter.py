@@ -23,8 +23,11 @@ def day_of(iso: str | None) -> date | None:
 
 
 def article_language(page: FetchedPage, article: ExtractedArticle) -> str | None:
-    """ISO 639-1 code from the extractor, else the feed/sitemap or the page's `<html lang>`."""
-    raw = article.language or page.hints.get("language")
+    """ISO 639-1 code the page declares, else the feed/sitemap's, else the one detected from the text."""
+    if article.language_detected:
+        raw = page.hints.get("language") or article.language
+    else:
+        raw = article.language or page.hints.get("language")
     return str(raw).strip().lower().replace("_", "-").split("-")[0] or None if raw else None
 
 

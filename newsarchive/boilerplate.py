@@ -15,10 +15,11 @@ Guarantees that follow from counting documents, not occurrences:
 When it applies during a crawl: the first pages of a site are extracted before any repetition is
 known. We therefore *observe* every extracted page (the learning pass always runs and its counts
 are persisted in the crawl state, so each cron run starts from what earlier runs learned) and
-*filter* only once the site has at least ``min_site_docs`` observed documents. Pages extracted
-earlier keep their widgets until ``newsarchive reextract`` rebuilds them from the WARCs with the
-learned statistics. Offline (evaluation, re-extraction) the whole set is observed first and
-filtered in a second pass, so every page benefits.
+*filter* only once the site has at least ``min_site_docs`` observed documents. The crawl's
+pipeline therefore holds a site's first articles until the site has enough pages (or the crawl
+ends) and filters them then (see ``newsarchive.pipelines``); ``newsarchive reextract`` rebuilds
+any archive from the WARCs with complete statistics. Offline (evaluation, re-extraction) the
+whole set is observed first and filtered in a second pass, so every page benefits.
 
 ``BlockStats`` is a pure, serialisable statistics object: keys are short hashes of the
 normalised block text, and ``to_dict``/``from_dict`` round-trip plain JSON-able dicts, so any
@@ -36,6 +37,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+
+from scrapy.settings import BaseSettings
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +68,18 @@ def doc_key(doc_id: str) -> str:
 
 
 def site_of(url: str) -> str:
-    """The site a page belongs to: its registered domain, else its host without ``www.``."""
+    """The site a page belongs to: its registered domain, else its host without ``www.``; with an
+    explicit non-default port appended (another port is another server, hence another site)."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    suffix = f":{port}" if port and port != {"http": 80, "https": 443}.get(parts.scheme) else ""
+    return _domain_of(url) + suffix
+
+
+def _domain_of(url: str) -> str:
     try:
         from courlan import extract_domain
 
@@ -78,10 +92,43 @@ def site_of(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+@dataclass(frozen=True)
+class BoilerplateSettings:
+    """NEWSARCHIVE_BOILERPLATE_* settings, checked once at start."""
+
+    enabled: bool = True
+    min_docs: int = 3
+    hold: int = 50
+    hold_total: int = 1000
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> BoilerplateSettings:
+        from newsarchive.config import SettingError
+
+        values = {}
+        for name, minimum in (("MIN_DOCS", 2), ("HOLD", 0), ("HOLD_TOTAL", 0)):
+            key = "NEWSARCHIVE_BOILERPLATE_" + name
+            raw = settings.get(key, getattr(cls, name.lower()))
+            try:
+                values[name.lower()] = int(raw)
+            except (TypeError, ValueError):
+                raise SettingError(f"{key} must be a whole number, got {raw!r}") from None
+            if values[name.lower()] < minimum:
+                raise SettingError(f"{key} must be >= {minimum}, got {raw!r}")
+        try:
+            enabled = settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True)
+        except ValueError:
+            raise SettingError("NEWSARCHIVE_BOILERPLATE_ENABLED must be true or false") from None
+        return cls(enabled=enabled, **values)
+
+
 @dataclass
 class _SiteStats:
     docs: set[str] = field(default_factory=set)
     block_docs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    #: Blocks of the documents observed in this process (not of loaded ones), for store deltas.
+    doc_blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    saved_docs: set[str] = field(default_factory=set)
 
 
 class BlockStats:
@@ -105,7 +152,9 @@ class BlockStats:
         if dkey in stats.docs:
             return False
         stats.docs.add(dkey)
-        for key in {k for k in map(block_key, blocks) if k}:
+        keys = sorted({k for k in map(block_key, blocks) if k})
+        stats.doc_blocks[dkey] = tuple(keys)
+        for key in keys:
             stats.block_docs[key] += 1
         return True
 
@@ -145,6 +194,37 @@ class BlockStats:
         return kept
 
     # -- persistence ------------------------------------------------------------------------
+    # As named counters (what CrawlState.add_counts/counts keep per key): "doc:<key>" is 1 for each
+    # document seen, "block:<key>" the number of documents a block occurs in. Only additions are
+    # ever stored, so several runs (or machines) adding their deltas under one key stay consistent.
+
+    def merge_counts(self, site: str, counts: Mapping[str, int]) -> None:
+        """Add counts loaded from a store to ``site`` (documents already seen here are not doubled)."""
+        stats = self._sites.setdefault(site, _SiteStats())
+        stored_docs = {name[4:] for name in counts if name.startswith("doc:")}
+        for name, value in counts.items():
+            if name.startswith("block:"):
+                stats.block_docs[name[6:]] += int(value)
+        # A document seen in this run and in the store: its blocks were just counted twice.
+        for dkey in stats.docs & stored_docs:
+            for key in stats.doc_blocks.get(dkey, ()):
+                stats.block_docs[key] -= 1
+        stats.docs |= stored_docs
+        stats.saved_docs |= stored_docs
+
+    def take_unsaved(self, site: str) -> dict[str, int]:
+        """The counts to add to the store for ``site``: documents (and their blocks) not stored yet."""
+        stats = self._sites.get(site)
+        if stats is None:
+            return {}
+        delta: dict[str, int] = defaultdict(int)
+        for dkey in sorted(stats.docs - stats.saved_docs):
+            delta["doc:" + dkey] = 1
+            for key in stats.doc_blocks.get(dkey, ()):
+                delta["block:" + key] += 1
+        stats.saved_docs |= stats.docs
+        return dict(delta)
+
     def sites(self) -> list[str]:
         return sorted(self._sites)
 

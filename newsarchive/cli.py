@@ -124,6 +124,63 @@ def run_demo(directory: Path) -> None:
 
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="A setting (NEWSARCHIVE_EXTRACT_*, NEWSARCHIVE_MIN_WORDS, NEWSARCHIVE_BOILERPLATE_*).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Extraction processes (0: one per core).")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for a running crawl to release the folder's lock.")
+def reextract(directory: Path, settings: tuple[str, ...], workers: int, wait: float) -> None:
+    """Rebuild the sidecars' text and metadata from the WARCs in DIRECTORY, offline."""
+    from newsarchive.boilerplate import BoilerplateSettings
+    from newsarchive.discovery_config import DiscoveryConfig
+    from newsarchive.extraction import ExtractionOptions
+    from newsarchive.lockfile import EXIT_LOCKED, ArchiveLocked
+    from newsarchive.reextract import reextract_folder
+
+    merged = project_settings(parse_settings(settings))
+    try:
+        options = ExtractionOptions.from_settings(merged)
+        learning = BoilerplateSettings.from_settings(merged)
+        sites_dir = DiscoveryConfig.from_settings(merged).sites_dir  # site configs' drop selectors
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="-s") from None
+    try:
+        recovered, result = reextract_folder(directory, options, min_docs=learning.min_docs, learn=learning.enabled,
+                                             workers=workers or os.cpu_count() or 1, wait=wait,
+                                             sites_dir=sites_dir)
+    except ArchiveLocked as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(EXIT_LOCKED)
+    for line in recovered:
+        click.echo(f"Recovered first: {line}")
+    click.echo(f"Re-extracted {result.rows} rows in {result.sidecars} sidecars: {result.changed} changed, "
+               f"{result.dropped} dropped (no article text), {result.unreadable} unreadable, "
+               f"{result.blocks_removed} recurring blocks removed")
+    for error in result.errors[:20]:
+        click.echo(f"  {error}", err=True)
+    sys.exit(1 if result.unreadable else 0)
+
+
+@main.command("eval-extract")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help='Write our predictions as {"<id>": {"articleBody": "..."}}.')
+def eval_extract(dataset: Path, output: Path | None) -> None:
+    """Score the extractor on DATASET (html/<id>.html.gz + ground-truth.json) next to plain trafilatura."""
+    from newsarchive.evaluation import format_report, run_eval
+
+    try:
+        report_ = run_eval(dataset, output)
+    except (OSError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot evaluate {dataset}: {exc}") from None
+    click.echo(format_report(report_))
+    if output is not None:
+        click.echo(f"Predictions written to {output}")
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait for a running crawl to release the folder's lock.")
 def recover(directory: Path, wait: float) -> None:

@@ -200,6 +200,16 @@ class EvalReport:
         return [(r.name, r.scores, r.seconds) for r in results]
 
 
+def format_report(report: EvalReport) -> str:
+    """The table ``newsarchive eval-extract`` prints: one row per extractor, same pages."""
+    lines = [f"{report.project.scores.pages} pages from {report.dataset}",
+             f"{'extractor':<32} {'precision':>9} {'recall':>9} {'F1':>9} {'exact':>9} {'seconds':>8}"]
+    for name, scores, seconds in report.rows():
+        lines.append(f"{name:<32} {scores.precision:>9.4f} {scores.recall:>9.4f} {scores.f1:>9.4f} "
+                     f"{scores.accuracy:>9.3f} {seconds:>8.1f}")
+    return "\n".join(lines)
+
+
 def write_predictions(path: Path, predictions: Mapping[str, str]) -> None:
     """Write predictions in the benchmark's layout ``{"<id>": {"articleBody": "..."}}``."""
     payload = {pid: {"articleBody": predictions[pid]} for pid in sorted(predictions)}

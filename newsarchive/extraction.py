@@ -18,6 +18,7 @@ from lxml.html import HtmlElement
 from scrapy.settings import BaseSettings
 
 from newsarchive._cleaning import CleaningOptions, clean_tree
+from newsarchive._metadata import collect, resolve
 from newsarchive._textblocks import (
     drop_headline,
     headline_candidates,
@@ -60,16 +61,28 @@ class ExtractionOptions:
         bias = str(settings.get("NEWSARCHIVE_EXTRACT_BIAS", "balanced")).lower()
         if bias not in ("balanced", "precision", "recall"):
             raise ValueError(f"NEWSARCHIVE_EXTRACT_BIAS must be balanced, precision or recall, got {bias!r}")
+
+        def flag(name: str, default: bool) -> bool:
+            try:
+                return settings.getbool(name, default)
+            except ValueError:
+                raise ValueError(f"{name} must be true or false, got {settings.get(name)!r}") from None
+
+        try:
+            min_words = settings.getint("NEWSARCHIVE_MIN_WORDS", 20)
+        except ValueError:
+            raise ValueError(f"NEWSARCHIVE_MIN_WORDS must be a whole number, got "
+                             f"{settings.get('NEWSARCHIVE_MIN_WORDS')!r}") from None
         return cls(
             favor_precision=bias == "precision",
             favor_recall=bias == "recall",
-            include_comments=settings.getbool("NEWSARCHIVE_EXTRACT_COMMENTS", False),
-            include_tables=settings.getbool("NEWSARCHIVE_EXTRACT_TABLES", True),
-            include_links=settings.getbool("NEWSARCHIVE_EXTRACT_LINKS", False),
-            fast=settings.getbool("NEWSARCHIVE_EXTRACT_FAST", True),
-            min_words=settings.getint("NEWSARCHIVE_MIN_WORDS", 20),
+            include_comments=flag("NEWSARCHIVE_EXTRACT_COMMENTS", False),
+            include_tables=flag("NEWSARCHIVE_EXTRACT_TABLES", True),
+            include_links=flag("NEWSARCHIVE_EXTRACT_LINKS", False),
+            fast=flag("NEWSARCHIVE_EXTRACT_FAST", True),
+            min_words=min_words,
             drop_selectors=tuple(settings.getlist("NEWSARCHIVE_EXTRACT_DROP_SELECTORS")),
-            clean_structure=settings.getbool("NEWSARCHIVE_EXTRACT_CLEAN", True),
+            clean_structure=flag("NEWSARCHIVE_EXTRACT_CLEAN", True),
         )
 
 
@@ -88,6 +101,8 @@ class ExtractedArticle:
     canonical_url: str | None
     image: str | None
     text: str
+    #: True when ``language`` was detected from the text because the page declares none.
+    language_detected: bool = False
     #: The body's blocks, in order (``text`` is them joined by newlines); what site-level
     #: boilerplate learning observes and filters.
     paragraphs: tuple[str, ...] = ()
@@ -151,6 +166,7 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     if tree is None:
         return None
     schema_objects = json_ld_objects(tree)
+    facts = collect(tree, url, schema_objects)  # before cleaning removes headers and tag lists
     headline_h1 = headline_candidates(tree, None)
     if options.drop_selectors:
         _drop_selected(tree, options.drop_selectors)
@@ -184,16 +200,7 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     if count_words(text) < options.min_words:  # menus, empty shells, error pages: no article here
         return None
     return ExtractedArticle(
-        title=meta.get("title") or None,
-        authors=split_list(meta.get("author")),
-        date_published=meta.get("date") or None,
-        date_modified=None,
-        language=meta.get("language") or None,
-        sitename=meta.get("sitename") or None,
-        description=meta.get("description") or None,
-        tags=split_list(meta.get("tags")),
-        canonical_url=meta.get("url") or None,
-        image=meta.get("image") or None,
+        **resolve(facts, meta, text, html),
         text=text,
         paragraphs=tuple(paragraphs),
     )

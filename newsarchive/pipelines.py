@@ -4,14 +4,23 @@ Data flows one way: the spider yields a FetchedPage that already carries its WAR
 pipeline adds the conversion record and the sidecar row, and returns the row as the item.
 
 Backpressure: when as many pages wait for a worker as the workers hold (NEWSARCHIVE_EXTRACT_QUEUE),
-the engine is paused, so no new download starts until the workers catch up; pages in memory stay
-bounded by twice the queue plus the downloads already under way.
+the engine is paused, so no new download starts until the workers catch up; pages waiting for
+extraction stay bounded by twice the queue plus the downloads already under way.
+
+Site-level boilerplate has an order problem: the first pages of a site are extracted before the
+crawl has seen what repeats. So the pipeline *holds* a site's articles (extracted, response already
+in the WARC, no conversion record or sidecar line yet) until the site has
+NEWSARCHIVE_BOILERPLATE_HOLD pages, or until the crawl closes; then it filters all of them with what
+it has learnt and writes them. Later pages of that site are filtered with everything seen before
+them and written at once. A sidecar line is still written only after the records it points at.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
+from dataclasses import fields, replace
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -19,13 +28,20 @@ from scrapy.exceptions import DropItem, NotConfigured
 
 from newsarchive.archive import Archive
 from newsarchive.article_filter import article_language, drop_reason
-from newsarchive.boilerplate import BlockStats, site_of
+from newsarchive.boilerplate import BlockStats, BoilerplateSettings, site_of
 from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
 from newsarchive.items import FetchedPage
+from newsarchive.state import CrawlState
 from newsarchive.warc_writer import RecordLocation
 
 logger = logging.getLogger(__name__)
+
+#: The later pages of a multi-page article, extracted: (url, article) in page order.
+Parts = list[tuple[str, ExtractedArticle]]
+
+#: Key under which a site's boilerplate counts are kept in the crawl state.
+STATE_KEY_PREFIX = "boilerplate:"
 
 
 def article_row(page: FetchedPage, article: ExtractedArticle, conversion: RecordLocation) -> dict[str, Any]:
@@ -67,6 +83,14 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
     }
 
 
+def _without_page(item: FetchedPage) -> FetchedPage:
+    """The item without its pages' content (extraction is done), to hold it cheaply."""
+    names = {f.name for f in fields(item)}
+    light = replace(item, **{name: type(getattr(item, name))() for name in ("html", "body") if name in names})
+    light.more_pages = [replace(part, html="") for part in item.more_pages]
+    return light
+
+
 class ArticlePipeline:
     """Extraction in worker processes, then conversion record and sidecar row."""
 
@@ -92,11 +116,16 @@ class ArticlePipeline:
         self.hold_limit = 2 * config.extract_queue
         self.limit = crawler.settings.getint("CLOSESPIDER_ITEMCOUNT")  # set by `-a limit=N`
         self.written = 0
-        # Site-level boilerplate: learned from every page of this crawl, applied once a site has
-        # enough pages (see newsarchive.boilerplate). Kept in memory until the crawl state persists it.
-        self.blocks: BlockStats | None = None
-        if crawler.settings.getbool("NEWSARCHIVE_BOILERPLATE_ENABLED", True):
-            self.blocks = BlockStats(min_docs=crawler.settings.getint("NEWSARCHIVE_BOILERPLATE_MIN_DOCS", 3))
+        # Site-level boilerplate: learned from every page (see newsarchive.boilerplate), applied
+        # once a site has enough pages; counts are loaded from and added to the crawl state.
+        settings = BoilerplateSettings.from_settings(crawler.settings)
+        self.blocks = BlockStats(min_docs=settings.min_docs) if settings.enabled else None
+        self.hold = settings.hold if settings.enabled else 0
+        self.hold_total = max(settings.hold, settings.hold_total)
+        #: site -> articles waiting for the site's statistics; a site absent here is "released".
+        self.site_held: OrderedDict[str, list[tuple[FetchedPage, ExtractedArticle, Parts]]] = OrderedDict()
+        self.released: set[str] = set()
+        self.loaded_sites: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
@@ -106,6 +135,10 @@ class ArticlePipeline:
         self.pool.start()
 
     def close_spider(self) -> None:
+        for site in list(self.site_held):
+            self._release(site)
+        for site in sorted(self.loaded_sites):
+            self._save_site(site)
         self.pool.close()
         pids = sorted(self.pool.worker_pids)
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
@@ -149,15 +182,14 @@ class ArticlePipeline:
             self.held -= 1
             self._backpressure()
 
-    async def join_pages(self, item: FetchedPage, article: ExtractedArticle) -> ExtractedArticle:
-        """A multi-page article's text: the first page's, then each later page's, in order."""
-        paragraphs = list(article.paragraphs or article.text.splitlines())
+    async def extract_parts(self, item: FetchedPage) -> Parts:
+        """The later pages of a multi-page article, extracted: (url, article) in page order."""
+        parts = []
         for part in item.more_pages:
             more = await self.extract(part.html.encode("utf-8"), "utf-8", part.final_url, item.rules.drop_selectors)
             if more is not None:
-                more = self._drop_site_boilerplate(part.final_url, more)
-                paragraphs += list(more.paragraphs or more.text.splitlines())
-        return article.with_paragraphs(paragraphs)
+                parts.append((part.final_url, more))
+        return parts
 
     def check_limit(self) -> None:
         """`-a limit=N`: once N articles are written, later ones are dropped (the crawl is closing)."""
@@ -183,10 +215,69 @@ class ArticlePipeline:
             if not self.archive.closed:  # archived and judged: later runs need not fetch it again
                 self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem(reason, log_level="INFO")
-        article = self._drop_site_boilerplate(item.final_url, article)
-        if item.more_pages:
-            article = await self.join_pages(item, article)
+        parts = await self.extract_parts(item) if item.more_pages else []
+        if self.blocks is None:
+            return self._write(item, article, parts)
+        site = site_of(item.final_url)
+        self._load_site(site)
+        self.blocks.observe(site, item.final_url, article.paragraphs)
+        for url, more in parts:  # each page of a multi-page article is a document of its own
+            self.blocks.observe(site_of(url), url, more.paragraphs)
+        if site not in self.released and (self.hold <= 1 or self.blocks.site_docs(site) >= self.hold):
+            self._release(site)  # enough pages known (in this run or from earlier runs)
+        if site in self.released:
+            return self._write(item, article, parts)
+        self.site_held.setdefault(site, []).append((_without_page(item), article, parts))
+        self.stats.inc_value("newsarchive/boilerplate/held")
+        if sum(map(len, self.site_held.values())) > self.hold_total:  # memory bound: release the biggest site
+            self._release(max(self.site_held, key=lambda s: len(self.site_held[s])))
+        return {"url": item.url, "final_url": item.final_url, "held_for": site}
+
+    # -- statistics kept in the crawl state, so each run starts from what earlier runs learned ---------
+    def _store(self) -> CrawlState | None:
+        """The crawl state (its named counters keep the statistics), unless the archive is closed."""
+        return None if self.archive.closed else self.archive.state
+
+    def _load_site(self, site: str) -> None:
+        if site in self.loaded_sites or self.blocks is None:
+            return
+        self.loaded_sites.add(site)
+        store = self._store()
+        if store is not None:
+            counts = store.counts(STATE_KEY_PREFIX + site)
+            if counts:
+                self.blocks.merge_counts(site, counts)
+                self.stats.inc_value("newsarchive/boilerplate/sites_loaded")
+
+    def _save_site(self, site: str) -> None:
+        store = self._store()
+        if store is None or self.blocks is None:
+            return
+        delta = self.blocks.take_unsaved(site)
+        if delta:
+            store.add_counts(STATE_KEY_PREFIX + site, delta)
+
+    def _release(self, site: str) -> None:
+        """Filter and write every held article of ``site``; its later articles are written at once."""
+        self.released.add(site)
+        self._save_site(site)
+        for page, article, parts in self.site_held.pop(site, []):
+            try:
+                self._write(page, article, parts)
+            except DropItem as exc:
+                logger.info("Held article of %s not written: %s", page.final_url, exc)
+
+    def _write(self, item: FetchedPage, article: ExtractedArticle,
+               parts: Parts) -> dict[str, Any]:
+        """Filter site boilerplate, join the pages, then the conversion record and the sidecar line."""
         self.check_limit()
+        article = self._drop_site_boilerplate(site_of(item.final_url), article)
+        if parts:
+            paragraphs = list(article.paragraphs or article.text.splitlines())
+            for url, more in parts:
+                more = self._drop_site_boilerplate(site_of(url), more)
+                paragraphs += list(more.paragraphs or more.text.splitlines())
+            article = article.with_paragraphs(paragraphs)
         if self.archive.closed:
             raise DropItem("archive already closed")
         conversion = self.archive.warc.write_conversion(item.final_url, article.text, item.record)
@@ -197,11 +288,9 @@ class ArticlePipeline:
         self.stats.inc_value("newsarchive/articles")
         return row
 
-    def _drop_site_boilerplate(self, url: str, article: ExtractedArticle) -> ExtractedArticle:
+    def _drop_site_boilerplate(self, site: str, article: ExtractedArticle) -> ExtractedArticle:
         if self.blocks is None or not article.paragraphs:
             return article
-        site = site_of(url)
-        self.blocks.observe(site, url, article.paragraphs)
         kept = self.blocks.filter(site, article.paragraphs)
         if not kept or len(kept) == len(article.paragraphs):
             return article  # never empty an article on statistics alone

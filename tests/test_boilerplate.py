@@ -77,3 +77,37 @@ def test_learn_and_filter_two_passes() -> None:
     pages = {f"id{i}": (f"https://www.site.org/{i}", ["Cookie notice", f"body {chr(97 + i)}"]) for i in range(3)}
     out = learn_and_filter(pages)
     assert out == {f"id{i}": [f"body {chr(97 + i)}"] for i in range(3)}
+
+
+def test_site_of_keeps_an_explicit_port() -> None:
+    assert site_of("http://127.0.0.1:8001/a") != site_of("http://127.0.0.1:8002/a")
+    assert site_of("https://example.com:443/a") == site_of("https://www.example.com/b") == "example.com"
+    assert site_of("https://example.com:8443/a") == "example.com:8443"
+
+
+def test_counts_round_trip_through_a_store_of_added_counters() -> None:
+    """What the crawl state keeps per site: only additions, so runs add up without double counting."""
+    store: dict[str, int] = {}
+
+    def save(stats: BlockStats) -> None:
+        for name, value in stats.take_unsaved("s").items():
+            store[name] = store.get(name, 0) + value
+
+    widget, quote = "Sign up for our newsletter today", "A quote that two articles share"
+    run1 = BlockStats()
+    run1.observe("s", "u1", [widget, "one", quote])
+    run1.observe("s", "u2", [widget, "two", quote])
+    save(run1)
+    save(run1)  # nothing new: nothing added
+    assert store["block:" + str(block_key(widget))] == 2 and sum(k.startswith("doc:") for k in store) == 2
+
+    run2 = BlockStats()
+    run2.observe("s", "u2", [widget, "two", quote])  # seen again before the store is read
+    run2.observe("s", "u3", [widget, "three"])
+    run2.merge_counts("s", store)
+    assert run2.site_docs("s") == 3
+    assert run2.doc_frequency("s", widget) == 3 and run2.doc_frequency("s", quote) == 2
+    assert run2.filter("s", [widget, "three"]) == ["three"]
+    save(run2)
+    assert store["block:" + str(block_key(widget))] == 3  # u2 not counted twice
+    assert sum(k.startswith("doc:") for k in store) == 3
