@@ -1,10 +1,14 @@
 """Extraction off the reactor: a pool of worker processes, bounded, with timeouts and crash isolation.
 
 A page whose extraction hangs past the timeout, or that kills its worker, fails alone: the pool is
-replaced and the other pages in flight at that moment are tried once more on the new pool (a page that
-breaks a pool twice is the culprit). The number of pages in flight is bounded, so when the workers are
-slower than the downloader, `extract()` waits, the item pipeline stalls, and Scrapy's scraper slot
-stops the engine from fetching more: backpressure instead of an unbounded queue.
+replaced, and the pages that were in it when it broke are tried again one at a time, each in a process
+of its own, so that only the page that breaks its own process too is counted as failed.
+
+At most `max_in_flight` pages are in the workers' hands; pages beyond that wait in `extract()`, and
+the caller (the pipeline) pauses the downloader when too many wait: backpressure, no unbounded queue.
+
+Pages travel to the workers as the bytes the server sent plus the encoding Scrapy chose: decoding
+happens in the worker, and a bytes object pickles with a copy where a str would be re-encoded.
 """
 
 from __future__ import annotations
@@ -14,30 +18,54 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article
+from newsarchive.items import page_text
 
 logger = logging.getLogger(__name__)
 
+FAULT_KINDS = ("hang", "crash", "slow")
+
 _worker_options: ExtractionOptions | None = None
+_worker_faults: tuple[tuple[str, str], ...] = ()
 
 
 class ExtractionFailed(Exception):
     """Extraction of one page did not finish: it timed out or crashed its worker."""
 
 
-def _init_worker(options: ExtractionOptions) -> None:
-    global _worker_options
-    _worker_options = options
+def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]) -> None:
+    global _worker_options, _worker_faults
+    _worker_options, _worker_faults = options, faults
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
 
 
+def _ready() -> int:
+    return os.getpid()
+
+
+def _inject_fault(html: str) -> None:
+    """The NEWSARCHIVE_TEST_EXTRACT_FAULTS testing hook: misbehave on pages holding a marker."""
+    for kind, marker in _worker_faults:
+        if marker in html:
+            if kind == "crash":
+                os._exit(70)
+            if kind == "hang":
+                time.sleep(3600)
+            if kind == "slow":
+                time.sleep(0.3)
+
+
 def _extract_in_worker(
-    html: str, url: str, drop_selectors: tuple[str, ...] = ()
+    body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
 ) -> tuple[int, ExtractedArticle | None]:
+    html = page_text(body, encoding)
+    if _worker_faults:
+        _inject_fault(html)
     options = _worker_options
     if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
         base = options or ExtractionOptions()
@@ -45,34 +73,58 @@ def _extract_in_worker(
     return os.getpid(), extract_article(html, url, options)
 
 
-class ExtractionPool:
-    """`await pool.extract(html, url)` runs extract_article in a worker process."""
+def _kill(executor: ProcessPoolExecutor) -> None:
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
+    executor.shutdown(wait=False, cancel_futures=True)
 
-    def __init__(self, workers: int, timeout: float, max_in_flight: int, options: ExtractionOptions) -> None:
+
+class ExtractionPool:
+    """`await pool.extract(body, encoding, url)` runs extract_article in a worker process."""
+
+    def __init__(self, workers: int, timeout: float, max_in_flight: int, options: ExtractionOptions,
+                 faults: tuple[tuple[str, str], ...] = ()) -> None:
         self.workers = max(1, workers)
         self.timeout = timeout
         self.options = options
+        self.faults = faults
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
+        self._running = asyncio.Semaphore(self.workers + 1)
+        self._isolation = asyncio.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.waiting = 0
+        self.peak_waiting = 0
         self.worker_pids: set[int] = set()
 
-    async def extract(self, html: str, url: str, drop_selectors: tuple[str, ...] = ()) -> ExtractedArticle | None:
-        async with self._slots:
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-            try:
-                return await self._extract_retrying(html, url, drop_selectors)
-            finally:
-                self.in_flight -= 1
+    async def extract(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
+    ) -> ExtractedArticle | None:
+        self.waiting += 1
+        self.peak_waiting = max(self.peak_waiting, self.waiting)
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            return await self._extract_once(body, encoding, url, drop_selectors)
+        finally:
+            self.in_flight -= 1
+            self._slots.release()
 
-    async def _extract_retrying(self, html: str, url: str, drop_selectors: tuple[str, ...]) -> ExtractedArticle | None:
-        for attempt in (1, 2):
+    async def _extract_once(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
+    ) -> ExtractedArticle | None:
+        # At most one page per worker plus one queued is in the executor, so the timeout clock of a
+        # page starts about when a worker picks it up, not while it waits behind others.
+        async with self._running:
             generation, executor = self._generation, self._ensure_executor()
-            future = asyncio.wrap_future(executor.submit(_extract_in_worker, html, url, drop_selectors))
+            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
             try:
                 pid, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
@@ -80,22 +132,49 @@ class ExtractionPool:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
                 self._replace(generation, f"a worker died while extracting ({url} among others)")
-                if attempt == 2:
-                    raise ExtractionFailed("its worker process died") from None
-                continue
-            self.worker_pids.add(pid)
-            return article
-        raise AssertionError("unreachable")
+                pid, article = None, None
+        if pid is None:
+            return await self._extract_alone(body, encoding, url, drop_selectors)
+        self.worker_pids.add(pid)
+        return article
+
+    async def _extract_alone(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
+    ) -> ExtractedArticle | None:
+        """A page that was in a pool when it broke, tried again in a process of its own: if that
+        process dies too, this page is the culprit; if not, it was an innocent bystander."""
+        async with self._isolation:
+            executor = self._new_executor(1)
+            try:
+                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
+                pid, article = await asyncio.wait_for(future, self.timeout)
+            except TimeoutError:
+                raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
+            except BrokenProcessPool:
+                raise ExtractionFailed("its worker process died") from None
+            finally:
+                _kill(executor)
+        self.worker_pids.add(pid)
+        return article
+
+    def start(self) -> None:
+        """Starts the workers now (they import the extractor while the first pages download)."""
+        executor = self._ensure_executor()
+        for _ in range(self.workers):
+            executor.submit(_ready)
 
     def _ensure_executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_init_worker,
-                initargs=(self.options,),
-            )
+            self._executor = self._new_executor(self.workers)
         return self._executor
+
+    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports the extractor once; workers forked from it share those pages
+        # (less memory, counted once in PSS) and a replaced worker is ready at once.
+        context.set_forkserver_preload(["newsarchive.extraction", "trafilatura"])
+        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                   initargs=(self.options, self.faults))
 
     def _replace(self, generation: int, why: str) -> None:
         """Kills the pool (once per generation, however many tasks notice) so that a new one starts."""
@@ -104,9 +183,7 @@ class ExtractionPool:
         logger.warning("Restarting extraction workers: %s", why)
         executor, self._executor = self._executor, None
         self._generation += 1
-        for process in list((getattr(executor, "_processes", None) or {}).values()):
-            process.kill()
-        executor.shutdown(wait=False, cancel_futures=True)
+        _kill(executor)
 
     def close(self) -> None:
         if self._executor is not None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from w3lib.encoding import html_to_unicode
+
 from newsarchive.warc_writer import RecordLocation
 
 
@@ -37,9 +39,20 @@ class FetchedPage:
     status: int
     content_type: str
     fetched_at: str
-    html: str
+    body: bytes = field(repr=False)  # as served, Content-Encoding undone; kept out of logs
+    encoding: str  # the one Scrapy chose (header, BOM, <meta> or sniffed): decode with page_text()
     record: RecordLocation  # the response record in the WARC
     hints: dict[str, Any] = field(default_factory=dict)  # from a feed or sitemap: title, date, authors
     rules: PageRules = field(default_factory=PageRules)
     more_pages: list[PagePart] = field(default_factory=list)  # pages 2… of a multi-page article
     supersedes: str | None = None  # record id of the earlier capture of this article, when it changed
+
+    @property
+    def html(self) -> str:
+        """The page as text, exactly as Scrapy's `response.text` would give it (decoded on use)."""
+        return page_text(self.body, self.encoding)
+
+
+def page_text(body: bytes, encoding: str) -> str:
+    """What `TextResponse.text` does with a known encoding; cheap to call in an extraction worker."""
+    return html_to_unicode(f"charset={encoding}", body)[1]

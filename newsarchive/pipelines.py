@@ -3,6 +3,10 @@
 Data flows one way: the spider yields a FetchedPage that already carries its WARC location; this
 pipeline adds the conversion record and the sidecar row, and returns the row as the item.
 
+Backpressure: when as many pages wait for a worker as the workers hold (NEWSARCHIVE_EXTRACT_QUEUE),
+the engine is paused, so no new download starts until the workers catch up; pages waiting for
+extraction stay bounded by twice the queue plus the downloads already under way.
+
 Site-level boilerplate has an order problem: the first pages of a site are extracted before the
 crawl has seen what repeats. So the pipeline *holds* a site's articles (extracted, response already
 in the WARC, no conversion record or sidecar line yet) until the site has
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import OrderedDict
 from dataclasses import fields, replace
 from typing import Any
@@ -103,7 +108,14 @@ class ArticlePipeline:
             timeout=config.extract_timeout,
             max_in_flight=config.extract_queue,
             options=ExtractionOptions.from_settings(crawler.settings),
+            faults=config.extract_test_faults,
         )
+        if config.extract_test_faults:
+            logger.warning("NEWSARCHIVE_TEST_EXTRACT_FAULTS is set: extraction misbehaves on purpose (%s)",
+                           ", ".join(kind for kind, _ in config.extract_test_faults))
+        self.paused_engine = False
+        self.held = 0  # pages in this pipeline: in a worker or waiting for one
+        self.hold_limit = 2 * config.extract_queue
         self.limit = crawler.settings.getint("CLOSESPIDER_ITEMCOUNT")  # set by `-a limit=N`
         self.written = 0
         # Site-level boilerplate: learned from every page (see newsarchive.boilerplate), applied
@@ -121,13 +133,22 @@ class ArticlePipeline:
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
         return cls(crawler)
 
+    def open_spider(self) -> None:
+        self.pool.start()
+
     async def close_spider(self) -> None:
         for site in list(self.site_held):
             await self._release(site)
         for site in sorted(self.loaded_sites):
             self._save_site(site)
         self.pool.close()
+        pids = sorted(self.pool.worker_pids)
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
+        self.stats.set_value("newsarchive/extract/peak_waiting", self.pool.peak_waiting)
+        self.stats.set_value("newsarchive/extract/worker_processes", len(pids))
+        if pids:
+            logger.info("Extraction ran in worker processes %s (crawl process %d)",
+                        ", ".join(map(str, pids)), os.getpid())
 
     async def _write_claimed(self, row: dict[str, Any], url: str, capture: str) -> bool:
         """Writes the sidecar line; False if a worker of the same shared crawl had written this URL's.
@@ -149,10 +170,28 @@ class ArticlePipeline:
         shared = getattr(engine.scheduler, "shared_block_stats", None) if engine is not None else None
         return shared(self.blocks) if shared is not None and self.blocks is not None else self.blocks
 
-    async def extract(self, html: str, url: str, drop_selectors: tuple[str, ...]) -> ExtractedArticle | None:
+    def _backpressure(self) -> None:
+        """Pauses the engine while the workers are behind; resumes it when they catch up."""
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        behind = self.held >= self.hold_limit
+        if behind and not self.paused_engine and not engine.paused:
+            engine.pause()
+            self.paused_engine = True
+            self.stats.inc_value("newsarchive/extract/backpressure_pauses")
+        elif not behind and self.paused_engine:
+            engine.unpause()  # the engine looks for requests again when this item completes
+            self.paused_engine = False
+
+    async def extract(
+        self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
+    ) -> ExtractedArticle | None:
         """The article on one page; DropItem (counted) when extraction crashes or times out."""
+        self.held += 1
+        self._backpressure()
         try:
-            return await self.pool.extract(html, url, drop_selectors)
+            return await self.pool.extract(body, encoding, url, drop_selectors)
         except ExtractionFailed as exc:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.error("Extraction failed for %s: %s (page is archived)", url, exc)
@@ -161,12 +200,15 @@ class ArticlePipeline:
             self.stats.inc_value("newsarchive/extract_failed")
             logger.exception("Extraction raised for %s (page is archived)", url)
             raise DropItem(f"extraction raised {type(exc).__name__}") from None
+        finally:
+            self.held -= 1
+            self._backpressure()
 
     async def extract_parts(self, item: FetchedPage) -> Parts:
         """The later pages of a multi-page article, extracted: (url, article) in page order."""
         parts = []
         for part in item.more_pages:
-            more = await self.extract(part.html, part.final_url, item.rules.drop_selectors)
+            more = await self.extract(part.html.encode("utf-8"), "utf-8", part.final_url, item.rules.drop_selectors)
             if more is not None:
                 parts.append((part.final_url, more))
         return parts
@@ -181,7 +223,7 @@ class ArticlePipeline:
         if not isinstance(item, FetchedPage):
             return item
         self.check_limit()
-        article = await self.extract(item.html, item.final_url, item.rules.drop_selectors)
+        article = await self.extract(item.body, item.encoding, item.final_url, item.rules.drop_selectors)
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)

@@ -35,6 +35,13 @@ def sha1_digest(data: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(data).digest()).decode("ascii")
 
 
+def block_digest(head: bytes, body: bytes) -> str:
+    """sha1 of HTTP head + body, without building their concatenation (a copy of the whole body)."""
+    digest = hashlib.sha1(head)
+    digest.update(body)
+    return "sha1:" + base64.b32encode(digest.digest()).decode("ascii")
+
+
 def warc_date(moment: datetime) -> str:
     """ISO 8601 UTC with microseconds, as WARC 1.1 allows."""
     return datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True)
@@ -119,7 +126,7 @@ class WARCFileWriter:
         response_fields = {
             "WARC-Date": date,
             "WARC-Payload-Digest": payload_digest,
-            "WARC-Block-Digest": sha1_digest(self._headers_bytes(response_headers) + exchange.body),
+            "WARC-Block-Digest": block_digest(self._headers_bytes(response_headers), exchange.body),
         }
         if exchange.ip_address:
             response_fields["WARC-IP-Address"] = exchange.ip_address
@@ -134,10 +141,11 @@ class WARCFileWriter:
     def write_conversion(self, url: str, text: str, refers_to: RecordLocation) -> RecordLocation:
         """The clean text of a response, as Common Crawl's WET files keep it."""
         body = text.encode("utf-8")
+        digest = sha1_digest(body)  # no HTTP head: block and payload are the same bytes
         fields = {
             "WARC-Refers-To": refers_to.record_id,
-            "WARC-Block-Digest": sha1_digest(body),
-            "WARC-Payload-Digest": sha1_digest(body),
+            "WARC-Block-Digest": digest,
+            "WARC-Payload-Digest": digest,
             "Content-Type": "text/plain; charset=utf-8",
         }
         self._make_room(len(body) + 1024)
@@ -187,7 +195,7 @@ class WARCFileWriter:
         request_fields = {
             "WARC-Date": date,
             "WARC-Concurrent-To": response_id,
-            "WARC-Block-Digest": sha1_digest(self._headers_bytes(request_headers) + exchange.request_body),
+            "WARC-Block-Digest": block_digest(self._headers_bytes(request_headers), exchange.request_body),
         }
         request = self._record(exchange.url, "request", exchange.request_body, request_fields, request_headers)
         response_bytes, request_bytes = self._member(response), self._member(request)

@@ -17,6 +17,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response, TextResponse
+from scrapy.utils.asyncio import sleep
 
 from newsarchive.archive import Archive
 from newsarchive.archiver import RECORD_META
@@ -41,14 +42,19 @@ def split_arg(value: str | None) -> list[str]:
     return [part.strip() for part in (value or "").split(",") if part.strip()]
 
 
+def iter_urls_file(path: str) -> Iterator[str]:
+    """One URL a line; blank lines and `#` comments ignored. Read lazily: a file of millions of URLs
+    costs no memory beyond the requests waiting in the scheduler."""
+    with open(Path(path).expanduser(), encoding="utf-8") as fh:
+        for line in fh:
+            line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+            if line:
+                yield line
+
+
 def read_urls_file(path: str) -> list[str]:
-    """One URL a line; blank lines and `#` comments ignored."""
-    urls = []
-    for line in Path(path).expanduser().read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
-        if line:
-            urls.append(line)
-    return urls
+    """All URLs of a file at once (see iter_urls_file for the lazy form)."""
+    return list(iter_urls_file(path))
 
 
 def content_type(response: Response) -> str:
@@ -106,6 +112,25 @@ class NewsSpider(scrapy.Spider):
         return PageRules(drop_selectors=tuple(self.drop_selectors), since=self.since, languages=self.languages)
 
     # -- requests ---------------------------------------------------------------------------------
+
+    async def scheduler_room(self) -> None:
+        """Waits while the scheduler already holds NEWSARCHIVE_START_BUFFER requests.
+
+        Scrapy keeps pulling from `start()` whenever it cannot send more requests, so without this a
+        long URL list would end up in the scheduler's memory all at once.
+        """
+        limit = self.crawler.settings.getint("NEWSARCHIVE_START_BUFFER", 1000)
+        engine = self.crawler.engine
+        while engine is not None and engine.running:
+            scheduler = engine.scheduler
+            try:
+                pending = len(scheduler)  # type: ignore[arg-type]
+            except TypeError:  # a scheduler that cannot count: no bound from here
+                return
+            if pending < limit:
+                self.crawler.stats.max_value("newsarchive/start/peak_pending", pending + 1)
+                return
+            await sleep(0.05)
 
     def valid_request(self, url: str, **kwargs: Any) -> scrapy.Request | None:
         """A request, or None (logged and counted) for a URL that cannot be fetched at all."""
@@ -174,7 +199,8 @@ class NewsSpider(scrapy.Spider):
             status=response.status,
             content_type=kind or "text/html",
             fetched_at=record.warc_date.split(".")[0].rstrip("Z") + "Z",  # the capture's own time
-            html=response.text,
+            body=response.body,
+            encoding=response.encoding,
             record=record,
             hints=hints,
             rules=self.rules,
