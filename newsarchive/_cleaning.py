@@ -160,21 +160,30 @@ def drop_control_groups(tree: HtmlElement, max_words: int = 3) -> int:
     return removed
 
 
-_WIDGET_HINT = "|".join(sorted(WIDGET_TOKENS, key=len, reverse=True))
-#: Elements whose attributes contain a widget token as a substring, found by libxml2 (EXSLT regex on
-#: the attribute strings) so that only these candidates become Python objects and get tokenised.
-_CANDIDATES_XPATH = etree.XPath(
-    "//*[@class or @id or @role or @aria-label]"
-    "[re:test(concat(@class, ' ', @id, ' ', @role, ' ', @aria-label), $hint, 'i')]",
-    namespaces={"re": "http://exslt.org/regular-expressions"},
-)
+_WIDGET_HINT = re.compile("|".join(sorted(WIDGET_TOKENS, key=len, reverse=True)))
+_WIDGET_ATTRS = ("class", "id", "role", "aria-label")
+
+
+def _widget_candidates(tree: HtmlElement) -> list[HtmlElement]:
+    """Elements, in document order, with a class/id/role/aria-label containing a widget token
+    (a cheap substring test, one pass, before the exact token test)."""
+    search = _WIDGET_HINT.search
+    found = []
+    for el in tree.iter(etree.Element):
+        get = el.get
+        for name in _WIDGET_ATTRS:
+            value = get(name)
+            if value and search(value.lower()):
+                found.append(el)
+                break
+    return found
 
 
 def drop_widgets(tree: HtmlElement) -> int:
     """Remove elements whose attribute tokens name a widget, sparing the main article container."""
     protected: set[HtmlElement] | None = None
     removed = 0
-    for el in _CANDIDATES_XPATH(tree, hint=_WIDGET_HINT):
+    for el in _widget_candidates(tree):
         raw = " ".join(el.get(a, "") for a in ("class", "id", "role", "aria-label")).lower()
         if el.tag in ("html", "body"):
             continue
