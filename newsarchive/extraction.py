@@ -165,6 +165,9 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     tree = load_html(html)
     if tree is None:
         return None
+    # lxml makes a Python object for an element on each visit unless one is alive (its class lookup runs
+    # in Python); the metadata searches and cleaning rules walk the tree many times, so keep them alive.
+    elements = list(tree.iter())
     schema_objects = json_ld_objects(tree)
     facts = collect(tree, url, schema_objects)  # before cleaning removes headers and tag lists
     headline_h1 = headline_candidates(tree, None)
@@ -173,6 +176,7 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     if options.clean_structure:
         clean_tree(tree, CleaningOptions())
     traf_meta = TrafilaturaMetadata(tree, url)
+    del elements
     document = bare_extraction(
         tree,
         url=url,
