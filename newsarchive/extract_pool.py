@@ -124,8 +124,8 @@ class ExtractionPool:
         # page starts about when a worker picks it up, not while it waits behind others.
         async with self._running:
             generation, executor = self._generation, self._ensure_executor()
-            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-            try:
+            try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
+                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
                 pid, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")

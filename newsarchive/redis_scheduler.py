@@ -84,6 +84,7 @@ class LeasingScheduler(Scheduler):
         self.responded: set[str] = set()
         self.to_ack: list[tuple[str, str]] = []
         self.to_push: list[tuple[Request, str | None]] = []
+        self._last_len = 0  # frontier size last read from Redis (see __len__)
         self.idle_since: float | None = None
         self.started = time.time()
         self.pushed_stats: dict[str, int] = {}
@@ -203,7 +204,13 @@ class LeasingScheduler(Scheduler):
         return queued > 0
 
     def __len__(self) -> int:
-        return len(self.queue)
+        """Requests queued in the shared frontier, plus this worker's not yet pushed. While Redis is
+        away, the last count known: callers such as the spiders' start buffer must not fail then."""
+        try:
+            self._last_len = int(self.link.call(len, self.queue))
+        except RedisUnavailable:
+            pass
+        return self._last_len + len(self.to_push)
 
     # -- what the pipeline asks ---------------------------------------------------------------
     async def claim_article(self, url: str, capture: str, write: Callable[[], object]) -> bool:

@@ -68,7 +68,8 @@ def test_extraction_runs_in_other_processes(faulty_crawl: CrawlResult) -> None:
 def test_hanging_and_crashing_pages_fail_alone(faulty_crawl: CrawlResult, pages_site: tuple[str, Path]) -> None:
     base, _ = pages_site
     stats = faulty_crawl.stats()
-    assert stats["newsarchive/extract_failed"] == 2
+    failures = [line for line in faulty_crawl.log.splitlines() if "Extraction" in line or "extraction" in line]
+    assert stats["newsarchive/extract_failed"] == 2, "\n".join(failures)
     assert stats["newsarchive/articles"] == 30
     assert f"Extraction failed for {base}/hang.html: timed out after 4s" in faulty_crawl.log
     assert f"Extraction failed for {base}/crash.html: its worker process died" in faulty_crawl.log
