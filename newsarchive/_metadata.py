@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -96,9 +96,14 @@ def collect(tree: HtmlElement, url: str, objects: Sequence[dict[str, Any]]) -> P
             break
     titles = list(tree.iter("title"))
     facts.title_tag = titles[0].text_content().strip() if titles else None
-    facts.time_published = _time_in_article(tree)
-    facts.bylines = _bylines(tree)
-    facts.tag_links = _tag_links(tree)
+    # The searches below walk the whole tree; each runs only when the statements that ``resolve``
+    # prefers to its result are missing (the result would never be used otherwise).
+    if not any(normalize_date(v) for v in (_ld(facts, "datePublished"), _meta(facts, _PUBLISHED_META))):
+        facts.time_published = _time_in_article(tree)
+    if not clean_authors(_ld_names(_ld(facts, "author"))) and not clean_authors(_meta_authors(facts)):
+        facts.bylines = _bylines(tree)
+    if _first(_ld(facts, "keywords"), facts.meta.get("article:tag"), facts.meta.get("news_keywords")) is None:
+        facts.tag_links = _tag_links(tree)
     return facts
 
 
@@ -271,6 +276,10 @@ def _meta(facts: PageFacts, keys: Sequence[str]) -> str | None:
     return _first(*(facts.meta.get(k) for k in keys))
 
 
+def _meta_authors(facts: PageFacts) -> list[str]:
+    return [v for k in _AUTHOR_META if (v := facts.meta.get(k)) and not v.startswith("http")]
+
+
 def _split_tags(value: Any) -> list[str]:
     items = value if isinstance(value, list) else [value] if value else []
     out: list[str] = []
@@ -282,18 +291,20 @@ def _split_tags(value: Any) -> list[str]:
     return out
 
 
-def resolve(facts: PageFacts, traf: dict[str, Any], text: str, html: str) -> dict[str, Any]:
-    """Final metadata fields of ``ExtractedArticle`` (except text), best source first."""
+def resolve(facts: PageFacts, traf: Mapping[str, Any], text: str, html: str) -> dict[str, Any]:
+    """Final metadata fields of ``ExtractedArticle`` (except text), best source first.
+
+    ``traf`` may compute a field on first access (trafilatura's date and author are costly), so the
+    fallbacks are only read when the sources before them gave nothing."""
     url = facts.url
     published = _first(*(normalize_date(v) for v in (
         _ld(facts, "datePublished"), _meta(facts, _PUBLISHED_META), facts.time_published)))
     if published is None:
-        published = _first(date_from_url(url), normalize_date(traf.get("date")), _htmldate(html, url))
+        published = date_from_url(url) or normalize_date(traf.get("date")) or _htmldate(html, url)
     modified = _first(*(normalize_date(v) for v in (_ld(facts, "dateModified"), _meta(facts, _MODIFIED_META))))
     authors = clean_authors(_ld_names(_ld(facts, "author")))
     if not authors:
-        meta_authors = [v for k in _AUTHOR_META if (v := facts.meta.get(k)) and not v.startswith("http")]
-        authors = clean_authors(meta_authors)
+        authors = clean_authors(_meta_authors(facts))
     if not authors and traf.get("author"):
         authors = clean_authors([traf["author"]])
     if not authors:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from importlib.metadata import version
@@ -165,6 +165,9 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     tree = load_html(html)
     if tree is None:
         return None
+    # lxml makes a Python object for an element on each visit unless one is alive (its class lookup runs
+    # in Python); the metadata searches and cleaning rules walk the tree many times, so keep them alive.
+    elements = list(tree.iter())
     schema_objects = json_ld_objects(tree)
     facts = collect(tree, url, schema_objects)  # before cleaning removes headers and tag lists
     headline_h1 = headline_candidates(tree, None)
@@ -172,10 +175,12 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
         _drop_selected(tree, options.drop_selectors)
     if options.clean_structure:
         clean_tree(tree, CleaningOptions())
+    traf_meta = TrafilaturaMetadata(tree, url)
+    del elements
     document = bare_extraction(
         tree,
         url=url,
-        with_metadata=True,
+        with_metadata=False,
         include_comments=options.include_comments,
         include_tables=options.include_tables,
         include_links=options.include_links,
@@ -184,12 +189,13 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
         fast=options.fast,
         deduplicate=False,
     )
-    meta: dict[str, Any] = {}
+    meta: Mapping[str, Any] = {}
     paragraphs: list[str] = []
     if document is not None:
-        meta = document.as_dict() if hasattr(document, "as_dict") else dict(document)
-        paragraphs = split_paragraphs(meta.get("text") or "")
-        headlines = headline_h1 | ({normalize_block(meta["title"])} if meta.get("title") else set())
+        meta = traf_meta
+        paragraphs = split_paragraphs(getattr(document, "text", None) or "")
+        title = meta.get("title")
+        headlines = headline_h1 | ({normalize_block(title)} if title else set())
         paragraphs = drop_headline(paragraphs, headlines - {""})
     if not paragraphs:
         body = schema_article_body(tree, schema_objects)
@@ -204,6 +210,107 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
         text=text,
         paragraphs=tuple(paragraphs),
     )
+
+
+class TrafilaturaMetadata(Mapping[str, Any]):
+    """trafilatura's metadata fields (as ``extract_metadata`` computes them), each on first use.
+
+    Why: ``bare_extraction(with_metadata=True)`` runs all of trafilatura's metadata pass, including a
+    deep copy of the tree for the author search and htmldate's extensive date search, on every page,
+    while ``_metadata.resolve`` prefers the page's structured statements and falls back on
+    trafilatura's author and date only when those are missing. Same steps, same tree (the cleaned
+    one; trafilatura extracts the text from its own copy), only run when asked.
+    """
+
+    _FIELDS = ("title", "author", "url", "date", "sitename", "tags", "description", "image", "language")
+
+    def __init__(self, tree: HtmlElement, url: str) -> None:
+        from trafilatura.metadata import examine_meta, extract_meta_json
+
+        self._tree = tree
+        self._default_url = url
+        base = examine_meta(tree)
+        if base.author and " " not in base.author:
+            base.author = None
+        try:
+            base = extract_meta_json(tree, base)
+        except Exception as err:  # bugs in trafilatura's json_metadata.py, as extract_metadata does
+            logger.debug("trafilatura JSON metadata failed on %s: %s", url, err)
+        self._base = base
+        self._values: dict[str, Any] = {}
+        self._compute: dict[str, Callable[[], Any]] = {
+            "title": self._title, "author": self._author, "url": self._url, "date": self._date,
+            "sitename": self._sitename, "tags": self._tags,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._FIELDS:
+            raise KeyError(key)
+        if key not in self._values:
+            compute = self._compute.get(key)
+            value = compute() if compute else getattr(self._base, key, None)
+            self._values[key] = _trimmed(value)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._FIELDS)
+
+    def __len__(self) -> int:
+        return len(self._FIELDS)
+
+    def _title(self) -> str | None:
+        from trafilatura.metadata import extract_title
+
+        return self._base.title or extract_title(self._tree)
+
+    def _author(self) -> str | None:
+        from trafilatura.metadata import extract_author
+
+        return self._base.author or extract_author(self._tree)
+
+    def _url(self) -> str | None:
+        from trafilatura.metadata import extract_url
+
+        return self._base.url or extract_url(self._tree, self._default_url)
+
+    def _date(self) -> str | None:
+        from trafilatura.metadata import find_date
+        from trafilatura.settings import DEFAULT_CONFIG, set_date_params
+
+        params = set_date_params(DEFAULT_CONFIG.getboolean("DEFAULT", "EXTENSIVE_DATE_SEARCH"))
+        params["url"] = self._url()  # untrimmed, as extract_metadata passes it
+        return find_date(self._tree, **params)  # type: ignore[no-any-return]
+
+    def _sitename(self) -> str | None:
+        from trafilatura.metadata import META_URL, extract_sitename
+
+        sitename = self._base.sitename or extract_sitename(self._tree)
+        if sitename:
+            sitename = sitename.lstrip("@")
+            if sitename and "." not in sitename and not sitename[0].isupper():
+                sitename = sitename.title()
+            return sitename
+        url = self._url()
+        match = META_URL.match(url) if url else None
+        return match[1] if match else None
+
+    def _tags(self) -> list[str]:
+        from trafilatura.metadata import extract_catstags
+
+        return self._base.tags or extract_catstags("tag", self._tree)
+
+
+def _trimmed(value: Any) -> Any:
+    """What trafilatura's ``Document.clean_and_trim`` does to a string field."""
+    if not isinstance(value, str):
+        return value
+    from html import unescape
+
+    from trafilatura.utils import line_processing
+
+    if len(value) > 10000:
+        value = value[:9999] + "…"
+    return line_processing(unescape(value))
 
 
 def _drop_selected(tree: HtmlElement, selectors: tuple[str, ...]) -> None:
