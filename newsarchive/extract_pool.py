@@ -18,6 +18,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,10 +39,24 @@ class ExtractionFailed(Exception):
     """Extraction of one page did not finish: it timed out or crashed its worker."""
 
 
-def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]) -> None:
+def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...], crawl_pid: int) -> None:
     global _worker_options, _worker_faults
     _worker_options, _worker_faults = options, faults
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
+    threading.Thread(target=_exit_with, args=(crawl_pid,), name="crawl-watch", daemon=True).start()
+
+
+def _exit_with(crawl_pid: int) -> None:
+    """A crawl killed with SIGKILL cannot stop its workers, and they would wait for work forever
+    (a worker holds both ends of its queue, so it never reads EOF): each goes when the crawl is gone."""
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(crawl_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:  # the pid was reused by another user's process: the crawl is gone
+            os._exit(0)
 
 
 def _ready() -> int:
@@ -174,7 +189,7 @@ class ExtractionPool:
         # (less memory, counted once in PSS) and a replaced worker is ready at once.
         context.set_forkserver_preload(["newsarchive.extraction", "trafilatura"])
         return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(self.options, self.faults))
+                                   initargs=(self.options, self.faults, os.getpid()))
 
     def _replace(self, generation: int, why: str) -> None:
         """Kills the pool (once per generation, however many tasks notice) so that a new one starts."""

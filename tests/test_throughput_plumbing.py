@@ -4,6 +4,9 @@ bounded. Real `scrapy crawl article` runs against a loopback site of generated a
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from scrapy.settings import Settings
 
 from newsarchive.config import ArchiveConfig, SettingError
 from newsarchive.siteserver import serve_folder
-from tests.helpers import CrawlResult, check_warc, read_records, read_sidecars, scrapy_crawl
+from tests.helpers import REPO, CrawlResult, check_warc, read_records, read_sidecars, scrapy_crawl
 
 TOWNS = ["Arden", "Brill", "Corve", "Dunmore", "Elstow", "Farleigh", "Gorran", "Hexby", "Ilam", "Jarrow"]
 
@@ -125,3 +128,54 @@ def test_bad_settings_name_themselves(name: str, value: str) -> None:
 
 def test_gzip_level_default_is_the_measured_one() -> None:
     assert ArchiveConfig.from_settings(Settings()).gzip_level == 4
+
+
+def _live_descendants(pid: int) -> set[int]:
+    """Processes below pid (zombies, already dead, left out), from /proc."""
+    children: dict[int, list[int]] = {}
+    states: dict[int, str] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        child = int(stat.parent.name)
+        states[child] = fields[0]
+        children.setdefault(int(fields[1]), []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            if states.get(child) != "Z":
+                found.add(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_of_a_crawl_killed_with_sigkill_exit(pages_site: tuple[str, Path], tmp_path: Path) -> None:
+    base, _ = pages_site
+    urls = tmp_path / "urls.txt"
+    urls.write_text("".join(f"{base}/slow{n:02d}.html\n" for n in range(40)), encoding="utf-8")
+    command = [sys.executable, "-m", "scrapy", "crawl", "article", "-a", f"urls_file={urls}",
+               "-s", f"NEWSARCHIVE_DIR={tmp_path / 'archive'}", "-s", "AUTOTHROTTLE_ENABLED=False",
+               "-s", "NEWSARCHIVE_TEST_EXTRACT_FAULTS=slow:FAULT-SLOW", "-s", "NEWSARCHIVE_EXTRACT_WORKERS=2"]
+    crawl = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_live_descendants(crawl.pid)) < 3:  # fork server + 2 workers
+            time.sleep(0.2)
+        spawned = _live_descendants(crawl.pid)
+        assert len(spawned) >= 3, spawned
+    finally:
+        crawl.kill()
+        crawl.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(map(_alive, spawned)):
+        time.sleep(0.2)
+    assert not [pid for pid in spawned if _alive(pid)], "extraction processes outlived the killed crawl"
