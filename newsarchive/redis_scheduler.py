@@ -253,13 +253,19 @@ class LeasingScheduler(Scheduler):
         if lease_id is not None:
             self.responded.add(lease_id)
 
+    def _took_back(self, reclaimed: int) -> None:
+        """Leases of dead workers returned to the frontier, by whichever path found them expired."""
+        if reclaimed:
+            logger.info("Took back %d expired leases into the frontier", reclaimed)
+            self.stats.inc_value("newsarchive/redis/reclaimed", reclaimed)
+
     def spider_idle(self, spider: Spider) -> None:
         """Stay open while anything is queued or leased anywhere; close after NEWSARCHIVE_REDIS_IDLE_SECONDS."""
         self._settle(self._in_progress())
         if self.leased or self.to_push or self.to_ack or not self.link.up:
             raise DontCloseSpider
         try:
-            self.link.call(self.store.reclaim_expired)
+            self._took_back(int(self.link.call(self.store.reclaim_expired) or 0))
             queued, leased = self.link.call(self.store.pending)
         except RedisUnavailable:
             raise DontCloseSpider from None
@@ -363,10 +369,7 @@ class LeasingScheduler(Scheduler):
         for lid in due:
             if lid in self.leased:
                 self.renewed_at[lid] = now
-        reclaimed = int(results[reclaim_index] or 0)
-        if reclaimed:
-            logger.info("Took back %d expired leases into the frontier", reclaimed)
-            self.stats.inc_value("newsarchive/redis/reclaimed", reclaimed)
+        self._took_back(int(results[reclaim_index] or 0))
         self._commit_stats()
         if was_down:
             logger.info("Back in crawl %s: %d leases held", self.keys.crawl_id, len(self.leased))
