@@ -31,7 +31,6 @@ from newsarchive.boilerplate import normalize_block
 logger = logging.getLogger(__name__)
 
 EXTRACTOR_NAME = "trafilatura"
-_SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 @cache
@@ -129,26 +128,6 @@ def count_words(text: str) -> int:
     unspaced = len(_UNSPACED.findall(text))
     spaced = len(_UNSPACED.sub(" ", text).split())
     return spaced + (unspaced + 1) // 2
-
-
-def split_list(values: Any) -> list[str]:
-    """'a, b; c' or ['a, b'] -> ['a', 'b', 'c'], order kept, duplicates dropped."""
-    if not values:
-        return []
-    items = values if isinstance(values, list | tuple) else [values]
-    out: list[str] = []
-    for item in items:
-        for part in re.split(r"[,;|]", str(item)):
-            part = _SPACES.sub(" ", part).strip()
-            if part and part not in out:
-                out.append(part)
-    return out
-
-
-def clean_text(text: str) -> str:  # kept for callers of the first version
-    """Paragraphs on their own lines, runs of spaces folded, no empty lines."""
-    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
 
 
 def extract_article(html: str, url: str, options: ExtractionOptions | None = None) -> ExtractedArticle | None:
