@@ -13,7 +13,6 @@ import io
 import logging
 import os
 import socket
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,11 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
+
+try:  # zlib-ng: the same deflate streams and levels as zlib, in about half the time (README, Throughput)
+    from zlib_ng import zlib_ng as deflate
+except ImportError:  # pragma: no cover - a platform without its wheels: the standard zlib
+    import zlib as deflate  # type: ignore[no-redef]
 
 logger = logging.getLogger(__name__)
 
@@ -346,5 +350,5 @@ class WARCFileWriter:
         buffer = io.BytesIO()
         self._builder.out = buffer
         self._builder.write_record(record)
-        compressor = zlib.compressobj(self.gzip_level, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        compressor = deflate.compressobj(self.gzip_level, deflate.DEFLATED, 16 + deflate.MAX_WBITS)
         return compressor.compress(buffer.getvalue()) + compressor.flush()

@@ -19,7 +19,7 @@ from newsarchive.config import SettingError
 from newsarchive.discovery_config import DiscoveryConfig
 from newsarchive.feeds import NotAFeed, parse_date, parse_feed
 from newsarchive.links import LinkKind, classify, clean_link, is_media_type
-from newsarchive.pagetype import continues, next_page_url, page_kind
+from newsarchive.pagetype import continues, html_lang, may_have_next_page, next_page_url, page_kind
 from newsarchive.politeness import user_agent
 from newsarchive.retry_after import retry_after_seconds
 from newsarchive.safexml import UnsafeXML, declared_entities, xml_parser
@@ -138,6 +138,41 @@ def test_clean_link_and_media_types() -> None:
     assert clean_link("https://ex.com/a-b-c.html?utm_source=rss&id=3#top") == "https://ex.com/a-b-c.html?id=3"
     assert is_media_type("video/mp4") and is_media_type("application/pdf; x=y") and is_media_type("image/png")
     assert not is_media_type("text/html; charset=utf-8") and not is_media_type("application/xhtml+xml")
+
+
+NEXT_LINKS = [
+    ('<link rel="next" href="{href}">', "utf-8"),
+    ('<a rel="nofollow next" href="{href}">2</a>', "utf-8"),
+    ('<a href="{href}">Next page</a>', "utf-8"),
+    ('<a href="{href}">\n  NEXT &raquo;</a>', "utf-8"),
+    ('<a href="{href}">&nbsp;<span>Weiter</span></a>', "utf-8"),
+    ('<a href="{href}"><img src="x.png"> continue reading</a>', "utf-8"),
+    ('<a href="{href}">Nächste Seite ›</a>', "utf-8"),
+    ('<a href="{href}">NÄCHSTE SEITE</a>', "cp1252"),
+    ('<a href="{href}">Page suivante</a>', "latin-1"),
+    ('<a href="{href}">Siguiente</a>', "utf-16"),
+]
+
+
+@pytest.mark.parametrize(("link", "charset"), NEXT_LINKS)
+def test_next_page_links_survive_the_byte_prefilter(link: str, charset: str) -> None:
+    """The crawl process skips parsing pages whose bytes cannot hold a next-page link; every kind of
+    link next_page_url follows must get past that check, in the page's own charset."""
+    html = (f'<html><head><meta charset="{charset}"><title>x</title></head><body><p>Story.</p>'
+            f'<script>var next = 1;</script>{link.format(href="/a/story.html?page=2")}</body></html>')
+    response = HtmlResponse("http://h/a/story.html", body=html.encode(charset))
+    assert may_have_next_page(response.body, response.encoding)
+    assert next_page_url(response, response.url) == "http://h/a/story.html?page=2"
+
+
+def test_pages_without_next_links_are_not_parsed_and_lang_is_read_from_bytes() -> None:
+    html = ('<!DOCTYPE html><HTML class="x" LANG="de-AT"><body><script>el.nextSibling; "Next"</script>'
+            '<p>Es geht weiter im Text, and next year too.</p><a href="/b.html">More news</a></body></html>')
+    response = HtmlResponse("http://h/a/story.html", body=html.encode())
+    assert not may_have_next_page(response.body, response.encoding)
+    assert next_page_url(response, response.url) is None
+    assert html_lang(response) == "de-AT"
+    assert html_lang(HtmlResponse("http://h/", body=b"<html><body>x</body></html>")) is None
 
 
 def test_page_kind_and_next_page() -> None:

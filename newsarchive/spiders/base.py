@@ -25,7 +25,7 @@ from newsarchive.article_filter import day_of
 from newsarchive.discovery_config import DiscoveryConfig
 from newsarchive.items import FetchedPage, PagePart, PageRules
 from newsarchive.links import is_media_type
-from newsarchive.pagetype import next_page_url, page_kind
+from newsarchive.pagetype import html_lang, next_page_url, page_kind
 from newsarchive.recrawl import KIND_META, PREVIOUS_META, ArchiveSkip
 from newsarchive.warc_writer import RecordLocation
 
@@ -190,7 +190,7 @@ class NewsSpider(scrapy.Spider):
             self._nothing_to_extract(record, [*redirects, response.url])
             return None
         hints = dict(hints or {})
-        if "language" not in hints and (lang := response.xpath("/html/@lang").get()):
+        if "language" not in hints and (lang := html_lang(response)):
             hints["language"] = lang.strip()
         previous = response.meta.get(PREVIOUS_META)
         return FetchedPage(
