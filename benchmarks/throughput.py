@@ -132,28 +132,34 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
 
     main_urls = urls(args.pages)
     with _site.nginx(work / "sites", port, hosts, work / "nginx"):
-        step(f"nginx serving {hosts} hosts on 127.0.0.2-{1 + hosts}:{port}; fetch-only spider, {args.pages} pages")
-        fetch = crawl(main_urls, work / "archive-fetch", work / "fetch.log", spider="fetchonly")
-        fetched = int(fetch.stats.get("benchmark/fetched", 0))
-        t_fetch = float(fetch.stats["benchmark/cpu_seconds"]) / fetched
-        result["fetch_only"] = {"pages": fetched, "seconds": fetch.stats["elapsed_time_seconds"],
-                                "pages_per_s": fetched / fetch.stats["elapsed_time_seconds"],
-                                "cpu_ms_per_page": t_fetch * 1000}
-
-        step(f"one-core stages over {args.stage_pages} pages: extract, then write")
+        step(f"nginx serving {hosts} hosts on 127.0.0.2-{1 + hosts}:{port}")
         responses = _stages.fetch_responses(pages[: args.stage_pages])
-        t_extract, articles = _stages.measure_extract(responses)
-        t_write, _ = _stages.measure_write(responses, articles, work / "archive-stage")
-        limit = cores / (t_fetch + t_extract + t_write)
-        result["stages_ms"] = {"fetch": t_fetch * 1000, "extract": t_extract * 1000, "write": t_write * 1000}
-        result["stage_sum_limit_pages_per_s"] = limit
 
+        extracted: list[Any] = []
+
+        def stages(when: str) -> dict[str, float]:
+            """Each stage alone, in ms of one core per page; run before and after the crawls, since
+            a shared machine's speed drifts between the phases of one run."""
+            step(f"stages alone ({when}): fetch-only spider over {args.pages} pages, then extract and write "
+                 f"over {args.stage_pages} pages on one core")
+            fetch = crawl(main_urls, work / f"archive-fetch-{when}", work / f"fetch-{when}.log", spider="fetchonly")
+            fetched = int(fetch.stats.get("benchmark/fetched", 0))
+            t_extract, articles = _stages.measure_extract(responses)
+            extracted[:] = articles
+            t_write, _ = _stages.measure_write(responses, articles, work / f"archive-stage-{when}")
+            shutil.rmtree(work / f"archive-stage-{when}", ignore_errors=True)
+            result.setdefault("fetch_only", {"pages": fetched, "seconds": fetch.stats["elapsed_time_seconds"],
+                                             "pages_per_s": fetched / fetch.stats["elapsed_time_seconds"]})
+            return {"fetch": float(fetch.stats["benchmark/cpu_seconds"]) / fetched * 1000,
+                    "extract": t_extract * 1000, "write": t_write * 1000}
+
+        before = stages("before")
         step("gzip levels 1-9 on one copy of each source page")
         distinct = len(sources)
         raw = sum(len(r.body) for r in responses[:distinct])
         sweep = {}
         for level in range(1, 10):
-            seconds, size = _stages.measure_write(responses[:distinct], articles[:distinct],
+            seconds, size = _stages.measure_write(responses[:distinct], extracted[:distinct],
                                                   work / f"archive-gzip{level}", gzip_level=level)
             sweep[level] = {"write_ms_per_page": seconds * 1000, "bytes_per_page": size / distinct,
                             "ratio_to_raw_html": size / raw}
@@ -171,10 +177,21 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
             "extract_failed": full.stats.get("newsarchive/extract_failed", 0),
             "seconds": elapsed, "pages_per_s": n_full / elapsed,
             "cpu_ms_per_page_all_processes": (full.tree_cpu or 0) / max(n_full, 1) * 1000,
+            # from the crawl's own stats: its process from the spider's opening on, and its workers
+            "cpu_ms_per_page_crawl_process": float(full.stats.get("newsarchive/cpu/crawl_process_seconds", 0))
+            / max(n_full, 1) * 1000,
+            "cpu_ms_per_page_extract_workers": float(full.stats.get("newsarchive/extract/worker_cpu_seconds", 0))
+            / max(n_full, 1) * 1000,
             "peak_in_flight": full.stats.get("newsarchive/extract/peak_in_flight"),
             "peak_pss_mib": full.peak_pss_mib,
         }
         shutil.rmtree(work / "archive-full", ignore_errors=True)
+
+        after = stages("after")
+        result["stages_ms_before_and_after"] = {"before": before, "after": after}
+        result["stages_ms"] = {name: (before[name] + after[name]) / 2 for name in before}
+        result["stage_sum_limit_pages_per_s"] = cores / (sum(result["stages_ms"].values()) / 1000)
+        result["fetch_only"]["cpu_ms_per_page"] = result["stages_ms"]["fetch"]
 
         if not args.skip_newsplease:
             n = min(args.newsplease_pages, args.pages)
@@ -232,13 +249,21 @@ def ratios(result: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     m, r = result["machine"], result["ratios"]
+
+    def spread(stage: str) -> str:
+        both = result.get("stages_ms_before_and_after")
+        return f"{both['before'][stage]:.1f} before, {both['after'][stage]:.1f} after" if both else ""
+
     rows = [
         ("machine", f"{m['cores']} cores, {m['cpu']}",
          "load avg {:.1f} at start, {:.1f} at end".format(m["load_average_at_start"][0], m["load_average_at_end"][0])),
         ("pages (N)", str(result["pages"]), ""),
-        ("t_fetch, one core", f"{result['stages_ms']['fetch']:.2f} ms/page", "fetch-only spider, CPU"),
-        ("t_extract, one core", f"{result['stages_ms']['extract']:.2f} ms/page", "extract_article in-process"),
-        ("t_write, one core", f"{result['stages_ms']['write']:.2f} ms/page", "WARC + conversion + sidecar"),
+        ("t_fetch, one core", f"{result['stages_ms']['fetch']:.2f} ms/page",
+         "fetch-only spider, CPU; " + spread("fetch")),
+        ("t_extract, one core", f"{result['stages_ms']['extract']:.2f} ms/page",
+         "extract_article in-process; " + spread("extract")),
+        ("t_write, one core", f"{result['stages_ms']['write']:.2f} ms/page",
+         "WARC + conversion + sidecar; " + spread("write")),
         ("stage-sum limit", f"{result['stage_sum_limit_pages_per_s']:.1f} pages/s", "C / (sum of the three)"),
         ("plain trafilatura, all cores", f"{result['plain_trafilatura']['pages_per_s']:.1f} pages/s", ""),
         ("fetch-only Scrapy spider", f"{result['fetch_only']['pages_per_s']:.1f} pages/s", ""),
@@ -246,6 +271,10 @@ def table(result: dict[str, Any]) -> str:
          f"{result['full_crawl']['articles']} articles, {result['full_crawl']['extract_failed']} failed"),
         ("full crawl CPU, all processes", f"{result['full_crawl']['cpu_ms_per_page_all_processes']:.1f} ms/page",
          "start-up included"),
+        ("  crawl process", f"{result['full_crawl']['cpu_ms_per_page_crawl_process']:.1f} ms/page",
+         "alone: t_fetch + t_write = {:.1f}".format(result["stages_ms"]["fetch"] + result["stages_ms"]["write"])),
+        ("  extraction workers", f"{result['full_crawl']['cpu_ms_per_page_extract_workers']:.1f} ms/page",
+         "alone: t_extract = {:.1f}".format(result["stages_ms"]["extract"])),
     ]
     if "news_please" in result:
         rows.append(("news-please (images off)", f"{result['news_please']['pages_per_s']:.1f} pages/s",

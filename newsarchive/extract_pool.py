@@ -77,7 +77,8 @@ def _inject_fault(html: str) -> None:
 
 def _extract_in_worker(
     body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
-) -> tuple[int, ExtractedArticle | None]:
+) -> tuple[int, float, ExtractedArticle | None]:
+    """(worker pid, the worker's CPU seconds so far, the article)."""
     html = page_text(body, encoding)
     if _worker_faults:
         _inject_fault(html)
@@ -85,7 +86,8 @@ def _extract_in_worker(
     if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
         base = options or ExtractionOptions()
         options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
-    return os.getpid(), extract_article(html, url, options)
+    article = extract_article(html, url, options)
+    return os.getpid(), time.process_time(), article
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:
@@ -114,6 +116,8 @@ class ExtractionPool:
         self.waiting = 0
         self.peak_waiting = 0
         self.worker_pids: set[int] = set()
+        #: pid -> CPU seconds the worker had used when it last returned a page
+        self.worker_cpu: dict[int, float] = {}
 
     async def extract(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
@@ -141,16 +145,16 @@ class ExtractionPool:
             generation, executor = self._generation, self._ensure_executor()
             try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
                 future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                pid, article = await asyncio.wait_for(future, self.timeout)
+                pid, cpu, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
                 self._replace(generation, f"a worker died while extracting ({url} among others)")
-                pid, article = None, None
+                pid, cpu, article = None, 0.0, None
         if pid is None:
             return await self._extract_alone(body, encoding, url, drop_selectors)
-        self.worker_pids.add(pid)
+        self._seen(pid, cpu)
         return article
 
     async def _extract_alone(
@@ -162,15 +166,24 @@ class ExtractionPool:
             executor = self._new_executor(1)
             try:
                 future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                pid, article = await asyncio.wait_for(future, self.timeout)
+                pid, cpu, article = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
                 raise ExtractionFailed("its worker process died") from None
             finally:
                 _kill(executor)
-        self.worker_pids.add(pid)
+        self._seen(pid, cpu)
         return article
+
+    def _seen(self, pid: int, cpu: float) -> None:
+        self.worker_pids.add(pid)
+        self.worker_cpu[pid] = max(cpu, self.worker_cpu.get(pid, 0.0))
+
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU the workers spent, as of the last page each returned (their start-up included)."""
+        return sum(self.worker_cpu.values())
 
     def start(self) -> None:
         """Starts the workers now (they import the extractor while the first pages download)."""

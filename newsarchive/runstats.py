@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,8 @@ class RunStats:
         self.started = datetime.now(UTC)
         host = socket.gethostname().split(".")[0] or "localhost"
         self.name = f"{self.archive.config.prefix}-{self.started:%Y%m%d%H%M%S}-{host}-{os.getpid()}"
+        self.cpu_at_open = time.process_time()
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -66,9 +69,16 @@ class RunStats:
     def path(self) -> Path:
         return self.archive.config.directory / f"{self.started:%Y-%m-%d}" / f"{self.name}.stats.json"
 
+    def spider_opened(self, spider: Spider) -> None:
+        self.cpu_at_open = time.process_time()
+
     def spider_closed(self, spider: Spider, reason: str) -> None:
         self.archive.close()  # idempotent: the WARC files are final before they are listed
         assert self.crawler.stats is not None
+        # This process's CPU from the spider's opening on (start-up imports left out); the extraction
+        # workers' is newsarchive/extract/worker_cpu_seconds.
+        self.crawler.stats.set_value("newsarchive/cpu/crawl_process_seconds",
+                                     round(time.process_time() - self.cpu_at_open, 3))
         stats = self.crawler.stats.get_stats()
         root = self.archive.config.directory
         document = {

@@ -65,7 +65,11 @@ def test_extraction_runs_in_other_processes(faulty_crawl: CrawlResult) -> None:
     assert match, faulty_crawl.log[-3000:]
     workers = {int(p) for p in match.group(1).split(",")}
     assert workers and int(match.group(2)) not in workers
-    assert faulty_crawl.stats()["newsarchive/extract/worker_processes"] == len(workers)
+    stats = faulty_crawl.stats()
+    assert stats["newsarchive/extract/worker_processes"] == len(workers)
+    # where the CPU went, for a user sizing a machine: the crawl process's and the workers' own
+    assert stats["newsarchive/extract/worker_cpu_seconds"] > 0
+    assert stats["newsarchive/cpu/crawl_process_seconds"] > 0
 
 
 def test_hanging_and_crashing_pages_fail_alone(faulty_crawl: CrawlResult, pages_site: tuple[str, Path]) -> None:
