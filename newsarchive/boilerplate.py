@@ -44,6 +44,8 @@ from scrapy.settings import BaseSettings
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+#: Distinct blocks remembered per site; past it, the rarest are forgotten (see BlockStats._forget_rare).
+MAX_BLOCKS_PER_SITE = 4_000
 _DIGIT = re.compile(r"\d")
 _NON_WORD = re.compile(r"[\W_]+")
 
@@ -135,7 +137,7 @@ class BoilerplateSettings:
 class _SiteStats:
     docs: set[str] = field(default_factory=set)
     block_docs: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    #: Blocks of the documents observed in this process (not of loaded ones), for store deltas.
+    #: Blocks of the documents observed in this process and not saved yet, for store deltas.
     doc_blocks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     saved_docs: set[str] = field(default_factory=set)
 
@@ -143,7 +145,8 @@ class _SiteStats:
 class BlockStats:
     """Per-site counts of the distinct documents each text block occurs in."""
 
-    def __init__(self, min_docs: int = 3, min_fraction: float = 0.0, min_site_docs: int | None = None):
+    def __init__(self, min_docs: int = 3, min_fraction: float = 0.0, min_site_docs: int | None = None,
+                 max_blocks: int = MAX_BLOCKS_PER_SITE):
         if min_docs < 2:
             raise ValueError("min_docs must be at least 2: a block of one document is never boilerplate")
         if not 0.0 <= min_fraction <= 1.0:
@@ -151,6 +154,8 @@ class BlockStats:
         self.min_docs = min_docs
         self.min_fraction = min_fraction
         self.min_site_docs = max(min_site_docs or min_docs, min_docs)
+        self.max_blocks = max(max_blocks, 2)
+        self.forgotten = 0  # blocks dropped by _forget_rare, for the crawl's stats
         self._sites: dict[str, _SiteStats] = {}
 
     # -- learning ---------------------------------------------------------------------------
@@ -165,9 +170,30 @@ class BlockStats:
         stats.doc_blocks[dkey] = tuple(keys)
         for key in keys:
             stats.block_docs[key] += 1
+        if len(stats.block_docs) > self.max_blocks:
+            self._forget_rare(stats)
         return True
 
+    def _forget_rare(self, stats: _SiteStats) -> None:
+        """Lossy counting, so memory does not grow with the pages crawled: forget the blocks seen in
+        the fewest documents until half of ``max_blocks`` remain. A template's blocks recur on nearly
+        every page and stay; what goes is almost only articles' own paragraphs, one document each,
+        which can never be boilerplate. A forgotten block seen again counts from one: the statistics
+        can only under-count, so they may keep a block of boilerplate, never remove more text."""
+        floor = 1
+        while len(stats.block_docs) > self.max_blocks // 2:
+            rare = [key for key, docs in stats.block_docs.items() if docs <= floor]
+            for key in rare:
+                del stats.block_docs[key]
+            self.forgotten += len(rare)
+            floor += 1
+
     # -- querying ---------------------------------------------------------------------------
+    def unsaved_docs(self, site: str) -> int:
+        """Documents of ``site`` observed here whose counts were not taken by ``take_unsaved`` yet."""
+        stats = self._sites.get(site)
+        return len(stats.doc_blocks) if stats else 0
+
     def site_docs(self, site: str) -> int:
         """How many distinct documents of ``site`` were observed."""
         stats = self._sites.get(site)
@@ -208,7 +234,8 @@ class BlockStats:
     # ever stored, so several runs (or machines) adding their deltas under one key stay consistent.
 
     def merge_counts(self, site: str, counts: Mapping[str, int]) -> None:
-        """Add counts loaded from a store to ``site`` (documents already seen here are not doubled)."""
+        """Add counts loaded from a store to ``site`` (documents already seen here are not doubled, as
+        long as they were not saved yet: load a site's counts before saving any of its own)."""
         stats = self._sites.setdefault(site, _SiteStats())
         stored_docs = {name[4:] for name in counts if name.startswith("doc:")}
         for name, value in counts.items():
@@ -217,9 +244,12 @@ class BlockStats:
         # A document seen in this run and in the store: its blocks were just counted twice.
         for dkey in stats.docs & stored_docs:
             for key in stats.doc_blocks.get(dkey, ()):
-                stats.block_docs[key] -= 1
+                if key in stats.block_docs:
+                    stats.block_docs[key] -= 1
         stats.docs |= stored_docs
         stats.saved_docs |= stored_docs
+        if len(stats.block_docs) > self.max_blocks:
+            self._forget_rare(stats)
 
     def take_unsaved(self, site: str) -> dict[str, int]:
         """The counts to add to the store for ``site``: documents (and their blocks) not stored yet."""
@@ -232,6 +262,7 @@ class BlockStats:
             for key in stats.doc_blocks.get(dkey, ()):
                 delta["block:" + key] += 1
         stats.saved_docs |= stats.docs
+        stats.doc_blocks.clear()  # saved: the store has them now, memory need not
         return dict(delta)
 
     def sites(self) -> list[str]:

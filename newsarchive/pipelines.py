@@ -41,8 +41,12 @@ logger = logging.getLogger(__name__)
 #: The later pages of a multi-page article, extracted: (url, article) in page order.
 Parts = list[tuple[str, ExtractedArticle]]
 
-#: Key under which a site's boilerplate counts are kept in the crawl state.
+#: Keys under which a site's boilerplate counts are kept in the crawl state: its blocks, and the
+#: documents already counted (apart, so that the blocks seen only once need not be loaded).
 STATE_KEY_PREFIX = "boilerplate:"
+DOCS_KEY_PREFIX = "boilerplate-docs:"
+#: A site's new counts go to the crawl state every so many documents, so memory need not hold them.
+SAVE_EVERY_DOCS = 25
 
 
 def article_row(page: FetchedPage, article: ExtractedArticle, conversion: RecordLocation) -> dict[str, Any]:
@@ -143,6 +147,8 @@ class ArticlePipeline:
             self._save_site(site)
         self.pool.close()
         pids = sorted(self.pool.worker_pids)
+        if self.blocks is not None and self.blocks.forgotten:
+            self.stats.set_value("newsarchive/boilerplate/blocks_forgotten", self.blocks.forgotten)
         self.stats.set_value("newsarchive/extract/peak_in_flight", self.pool.peak_in_flight)
         self.stats.set_value("newsarchive/extract/peak_waiting", self.pool.peak_waiting)
         self.stats.set_value("newsarchive/extract/worker_processes", len(pids))
@@ -249,6 +255,8 @@ class ArticlePipeline:
         blocks.observe(site, item.final_url, article.paragraphs)
         for url, more in parts:  # each page of a multi-page article is a document of its own
             blocks.observe(site_of(url), url, more.paragraphs)
+        if not shared and blocks.unsaved_docs(site) >= SAVE_EVERY_DOCS:
+            self._save_site(site)
         # A shared crawl never holds articles: its request is acknowledged once the item is processed,
         # and a held article would be lost with its worker. Leaks on a site's first pages are left to
         # `newsarchive reextract`.
@@ -273,7 +281,9 @@ class ArticlePipeline:
         self.loaded_sites.add(site)
         store = self._store()
         if store is not None:
-            counts = store.counts(STATE_KEY_PREFIX + site)
+            # Blocks seen in one document only are the bulk (articles' own paragraphs) and can never be
+            # boilerplate alone: they stay in the store, counted, but are not loaded.
+            counts = {**store.counts(DOCS_KEY_PREFIX + site), **store.counts(STATE_KEY_PREFIX + site, min_value=2)}
             if counts:
                 self.blocks.merge_counts(site, counts)
                 self.stats.inc_value("newsarchive/boilerplate/sites_loaded")
@@ -283,8 +293,13 @@ class ArticlePipeline:
         if store is None or self.blocks is None or site not in self.loaded_sites:
             return
         delta = self.blocks.take_unsaved(site)
-        if delta:
-            store.add_counts(STATE_KEY_PREFIX + site, delta)
+        # Documents first: killed between the two, a run forgets some blocks (keeps text) rather than
+        # counting them again on the next run (which could remove text).
+        docs = {name: value for name, value in delta.items() if name.startswith("doc:")}
+        if docs:
+            store.add_counts(DOCS_KEY_PREFIX + site, docs)
+        if len(docs) < len(delta):
+            store.add_counts(STATE_KEY_PREFIX + site, {n: v for n, v in delta.items() if not n.startswith("doc:")})
 
     async def _release(self, site: str) -> None:
         """Filter and write every held article of ``site``; its later articles are written at once."""

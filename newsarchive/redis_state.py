@@ -179,7 +179,7 @@ class RedisCrawlState(CrawlState):
             return []
         return [Capture(**json.loads(raw)) for raw in raws if raw]
 
-    def counts(self, key: str) -> dict[str, int]:
+    def counts(self, key: str, min_value: int = 1) -> dict[str, int]:
         if not self._bind():
             return {}
         assert self.link is not None and self.server is not None
@@ -187,7 +187,7 @@ class RedisCrawlState(CrawlState):
             raw = self.link.call(self.server.hgetall, self.counts_prefix + key)
         except RedisUnavailable:
             return {}
-        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items()}
+        return {(k.decode() if isinstance(k, bytes) else k): int(v) for k, v in raw.items() if int(v) >= min_value}
 
     def close(self) -> None:
         if self.pending and not self.flush():

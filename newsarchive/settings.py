@@ -49,6 +49,9 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}
 
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's code-running HTTP server (localhost, token in the user's profile folder): off, like the
+# telnet console, for unattended cron runs; it also costs each crawl aiohttp's start-up. -s to turn on.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 

@@ -101,8 +101,8 @@ class CrawlState(ABC):
         """Adds to named counters under a key (e.g. a site's boilerplate statistics)."""
 
     @abstractmethod
-    def counts(self, key: str) -> dict[str, int]:
-        """The counters under a key."""
+    def counts(self, key: str, min_value: int = 1) -> dict[str, int]:
+        """The counters under a key (those below ``min_value`` left out)."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -190,8 +190,9 @@ class SQLiteCrawlState(CrawlState):
                     (key, name, int(value)),
                 )
 
-    def counts(self, key: str) -> dict[str, int]:
-        rows = self._db.execute("SELECT name, value FROM counts WHERE key = ?", (key,)).fetchall()
+    def counts(self, key: str, min_value: int = 1) -> dict[str, int]:
+        rows = self._db.execute("SELECT name, value FROM counts WHERE key = ? AND value >= ?",
+                                (key, min_value)).fetchall()
         return dict(rows)
 
     def close(self) -> None:

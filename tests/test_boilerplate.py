@@ -111,3 +111,28 @@ def test_counts_round_trip_through_a_store_of_added_counters() -> None:
     save(run2)
     assert store["block:" + str(block_key(widget))] == 3  # u2 not counted twice
     assert sum(k.startswith("doc:") for k in store) == 3
+
+
+def _letters(number: int) -> str:
+    return "".join(chr(ord("a") + int(digit)) for digit in str(number))
+
+
+def test_memory_stays_bounded_and_the_template_is_still_found() -> None:
+    """Past max_blocks a site's rarest blocks are forgotten: articles' own paragraphs go, the
+    template's recurring blocks stay, and a paragraph two articles quote is never removed."""
+    stats = BlockStats(min_docs=3, max_blocks=1000)
+    template = ["Listen Live", "Get short URL", "Share this article"]
+    for i in range(400):
+        own = [f"paragraph {_letters(i)} {_letters(j)} of its own" for j in range(20)]  # digits normalise to 0
+        stats.observe("s", f"doc{i}", [*template, *own])
+        assert len(stats._sites["s"].block_docs) <= 1000
+    assert stats.forgotten > 0
+    assert all(stats.is_boilerplate("s", block) for block in template)
+    stats.observe("s", "a", ["A paragraph both quote."])
+    stats.observe("s", "b", ["A paragraph both quote."])
+    assert stats.filter("s", ["Listen Live", "A paragraph both quote."]) == ["A paragraph both quote."]
+    assert stats.unsaved_docs("s") == 402
+    delta = stats.take_unsaved("s")
+    assert delta["block:" + str(block_key("Listen Live"))] == 400  # the store's counts stay exact
+    assert sum(name.startswith("block:") for name in delta) == 3 + 400 * 20 + 1
+    assert stats.unsaved_docs("s") == 0 and stats.site_docs("s") == 402
