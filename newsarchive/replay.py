@@ -155,7 +155,9 @@ def replay(root: Path, host: str = "127.0.0.1", port: int = 0, work_dir: Path | 
         warcs = build_collection(root, folder, pywb, framed=framed)
         port = port or free_port(host)
         proc = start_wayback(folder, pywb, host, port)
-        previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops pywb too, like Ctrl-C
+        # `kill` stops pywb too, like Ctrl-C; and Ctrl-C (SIGINT) works even when started from a
+        # background job of a script, which starts its children with SIGINT ignored.
+        previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             if on_ready is not None:
                 on_ready(f"http://{host}:{port}", warcs)
@@ -164,7 +166,8 @@ def replay(root: Path, host: str = "127.0.0.1", port: int = 0, work_dir: Path | 
             logger.info("Stopping pywb")
             return 0
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             stop(proc)
 
 
