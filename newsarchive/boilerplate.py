@@ -57,7 +57,7 @@ def normalize_block(text: str) -> str:
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=4096)  # an article's blocks are observed, then filtered at once
 def block_key(text: str) -> str | None:
     """Stable 64-bit hex key of a block's normalised text (None for blocks with no words)."""
     norm = normalize_block(text)
