@@ -103,12 +103,22 @@ _REL_NEXT = re.compile(rb"""rel\s*=\s*["']?[^"'>]*next""")
 _NOT_ASCII_COMPATIBLE = re.compile(r"utf-?16|utf-?32|ucs-?2|ucs-?4|utf-?7", re.IGNORECASE)
 
 
-def _starts_text(before: bytes) -> bool:
-    """True when what precedes a word ends a tag, give or take spaces and entities (&nbsp; ...)."""
-    before = before.rstrip()
-    while before.endswith(b";") and (amp := before.rfind(b"&")) >= 0:
-        before = before[:amp].rstrip()
-    return before.endswith(b">")
+_MAX_CHECKS = 300  # words looked at before giving up on the bytes (a script full of "next")
+_SPACE_OR_ENTITIES = re.compile(rb"(?:\s|&#?\w{1,10};)*")
+
+
+def _starts_text(lowered: bytes, at: int) -> bool:
+    """True when the word at ``at`` is the first of a text: only spaces and entities (&nbsp; …)
+    lie between it and the end of the tag before it, however deep the indentation. Looks 64 bytes
+    back first, so that a word repeated in a long script or JSON costs no long scans."""
+    near = max(0, at - 64)
+    tag_end = lowered.rfind(b">", near, at)
+    if tag_end >= 0:
+        return _SPACE_OR_ENTITIES.fullmatch(lowered, tag_end + 1, at) is not None
+    if _SPACE_OR_ENTITIES.fullmatch(lowered, near, at) is None:
+        return False
+    tag_end = lowered.rfind(b">", 0, near)  # only spaces nearby: deep indentation, look further
+    return tag_end >= 0 and _SPACE_OR_ENTITIES.fullmatch(lowered, tag_end + 1, near) is not None
 
 
 def may_have_next_page(body: bytes, encoding: str = "utf-8") -> bool:
@@ -119,11 +129,13 @@ def may_have_next_page(body: bytes, encoding: str = "utf-8") -> bool:
     lowered = body.lower()
     if _REL_NEXT.search(lowered):
         return True
+    checks = 0
     for needle in _NEXT_NEEDLES:
         at = lowered.find(needle)
         while at >= 0:
-            if needle == b"chste seite" or _starts_text(lowered[max(0, at - 48):at]):
-                return True
+            checks += 1
+            if needle == b"chste seite" or checks > _MAX_CHECKS or _starts_text(lowered, at):
+                return True  # (past _MAX_CHECKS, parsing is the cheaper way to know)
             at = lowered.find(needle, at + len(needle))
     return False
 

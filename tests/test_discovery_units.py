@@ -146,6 +146,7 @@ NEXT_LINKS = [
     ('<a href="{href}">Next page</a>', "utf-8"),
     ('<a href="{href}">\n  NEXT &raquo;</a>', "utf-8"),
     ('<a href="{href}">&nbsp;<span>Weiter</span></a>', "utf-8"),
+    ('<a href="{href}">\n' + " " * 80 + 'Next\n</a>', "utf-8"),  # deep template indentation
     ('<a href="{href}"><img src="x.png"> continue reading</a>', "utf-8"),
     ('<a href="{href}">Nächste Seite ›</a>', "utf-8"),
     ('<a href="{href}">NÄCHSTE SEITE</a>', "cp1252"),
