@@ -98,7 +98,6 @@ class Run:
     peak_pss_mib: float | None = None
     tree_cpu: float | None = None  # CPU seconds of every process of the tree, as last sampled
     stats: dict[str, Any] = field(default_factory=dict)
-    per_pid: dict[int, float] = field(default_factory=dict)
 
 
 def run(command: list[str], *, cwd: Path, log_path: Path, sample_memory: bool = False,
@@ -124,7 +123,7 @@ def run(command: list[str], *, cwd: Path, log_path: Path, sample_memory: bool = 
     text = log_path.read_text(encoding="utf-8", errors="replace")
     return Run(proc.returncode, wall, usage.ru_utime + usage.ru_stime, text,
                peak_pss_mib=sampler.peak_kib / 1024 if sampler else None, stats=scrapy_stats(text),
-               tree_cpu=sum(sampler.cpu.values()) if sampler else None, per_pid=dict(sampler.cpu) if sampler else {})
+               tree_cpu=sum(sampler.cpu.values()) if sampler else None)
 
 
 def scrapy_stats(log: str) -> dict[str, Any]:

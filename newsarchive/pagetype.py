@@ -147,9 +147,8 @@ _LANG_ATTR = re.compile(rb"""\slang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
 def html_lang(response: TextResponse) -> str | None:
     """The page's <html lang>, read from the start tag in the bytes (no parse); parsed only when no
     <html> tag opens the first 64 KB."""
-    if _NOT_ASCII_COMPATIBLE.match(response.encoding or ""):
-        return response.xpath("/html/@lang").get()
-    tag = _HTML_TAG.search(response.body, 0, 65536)
+    ascii_bytes = not _NOT_ASCII_COMPATIBLE.match(response.encoding or "")
+    tag = _HTML_TAG.search(response.body, 0, 65536) if ascii_bytes else None
     if tag is None:
         return response.xpath("/html/@lang").get()
     attr = _LANG_ATTR.search(tag.group(0))
