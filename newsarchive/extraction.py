@@ -14,7 +14,8 @@ from functools import cache
 from importlib.metadata import version
 from typing import Any
 
-from lxml.html import HtmlElement
+from lxml import etree
+from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProcessingInstruction, fromstring
 from scrapy.settings import BaseSettings
 
 from newsarchive._cleaning import CleaningOptions, clean_tree
@@ -138,15 +139,11 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     above it) is cut from the body, which is metadata's business (see ``_textblocks``).
     """
     from trafilatura import bare_extraction
-    from trafilatura.utils import load_html
 
     options = options or ExtractionOptions()
-    tree = load_html(html)
+    tree = parse_html(html)
     if tree is None:
         return None
-    # lxml makes a Python object for an element on each visit unless one is alive (its class lookup runs
-    # in Python); the metadata searches and cleaning rules walk the tree many times, so keep them alive.
-    elements = list(tree.iter())
     schema_objects = json_ld_objects(tree)
     facts = collect(tree, url, schema_objects)  # before cleaning removes headers and tag lists
     headline_h1 = headline_candidates(tree, None)
@@ -155,7 +152,6 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
     if options.clean_structure:
         clean_tree(tree, CleaningOptions())
     traf_meta = TrafilaturaMetadata(tree, url)
-    del elements
     document = bare_extraction(
         tree,
         url=url,
@@ -189,6 +185,44 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
         text=text,
         paragraphs=tuple(paragraphs),
     )
+
+
+@cache
+def _html_parser() -> HTMLParser:
+    """trafilatura's HTML parser (same options), with lxml's element class lookup done in C.
+
+    Why: lxml.html's own lookup runs in Python each time lxml makes an object for an element (to give
+    form, input, select, textarea and label elements classes of their own, whose extra methods neither
+    trafilatura nor we use); every tree walk of the metadata search, the cleaning and trafilatura's
+    passes pays for it. Here every element is a plain ``HtmlElement``, with the same methods.
+    """
+    from trafilatura.utils import HTML_PARSER
+
+    parser = HTML_PARSER.copy()
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
+    return parser
+
+
+def parse_html(html: str) -> HtmlElement | None:
+    """The page's tree as trafilatura's ``load_html`` makes it, parsed with ``_html_parser``.
+
+    Only the common case is parsed here: a string that looks like an HTML document and parses to a
+    tree with content, which ``load_html`` returns from its first parse. Anything else (bytes, a
+    fragment, an encoding declaration, a parse error, an empty tree) goes to ``load_html`` itself.
+    """
+    from trafilatura.utils import is_dubious_html, load_html, repair_faulty_html
+
+    if isinstance(html, str):
+        beginning = html[:50].lower()
+        if not is_dubious_html(beginning):
+            try:
+                tree = fromstring(repair_faulty_html(html, beginning), parser=_html_parser())
+            except Exception:  # load_html tries again, its way, and logs
+                tree = None
+            if tree is not None and len(tree) >= 1:
+                return tree
+    return load_html(html)
 
 
 class TrafilaturaMetadata(Mapping[str, Any]):
