@@ -17,8 +17,6 @@ elements holding the main ``<article>``/``articleBody`` are never removed by the
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -60,7 +58,6 @@ WIDGET_TOKENS: frozenset[str] = frozenset(
 
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _BLOCK_TAGS = frozenset({"div", "ul", "ol", "section", "aside", "nav", "p", "footer", "header", "span", "table"})
-_PROTECTED_XPATH = "//article|//*[@itemprop='articleBody']|//main"
 
 
 @dataclass(frozen=True)
@@ -158,38 +155,50 @@ def drop_control_groups(tree: HtmlElement, max_words: int = 3) -> int:
 
 _WIDGET_HINT = re.compile("|".join(sorted(WIDGET_TOKENS, key=len, reverse=True)))
 _WIDGET_ATTRS = ("class", "id", "role", "aria-label")
+_WIDGET_ATTR_NAMES = frozenset(_WIDGET_ATTRS)
 
 
-_WIDGET_ATTR_VALUES = etree.XPath("|".join("//@" + name for name in _WIDGET_ATTRS))
+def _widget_scan(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
+    """In one walk over the document: the elements, in document order, with a class/id/role/aria-label
+    containing a widget token (a cheap substring test before the exact token test), and the main
+    containers (``<article>``, ``<main>``, ``itemprop=articleBody``).
 
-
-def _widget_candidates(tree: HtmlElement) -> list[HtmlElement]:
-    """Elements, in document order, with a class/id/role/aria-label containing a widget token
-    (a cheap substring test before the exact token test): all the values come from one XPath call
-    and are searched as one string, so the cost is a few C calls, not four lookups per element."""
-    values = _WIDGET_ATTR_VALUES(tree)
-    joined = "\0".join(values).lower()
-    starts = list(itertools.accumulate((len(value) + 1 for value in values[:-1]), initial=0))
-    found: dict[HtmlElement, None] = {}
-    for hit in _WIDGET_HINT.finditer(joined):
-        found.setdefault(values[bisect.bisect_right(starts, hit.start()) - 1].getparent())
-    return list(found)
+    Why a walk: one ``items()`` call per element (most have no attribute at all) costs less than
+    XPath's attribute selection, which made a string object and an element object per attribute, and
+    a second XPath for the containers."""
+    candidates: list[HtmlElement] = []
+    mains: list[HtmlElement] = []
+    search = _WIDGET_HINT.search
+    for el in tree.getroottree().getroot().iter(etree.Element):
+        tag = el.tag
+        main = tag == "article" or tag == "main"
+        hit = False
+        for name, value in el.items():
+            if name in _WIDGET_ATTR_NAMES:
+                hit = hit or search(value.lower()) is not None
+            elif name == "itemprop" and value == "articleBody":
+                main = True
+        if main:
+            mains.append(el)
+        if hit:
+            candidates.append(el)
+    return candidates, mains
 
 
 def drop_widgets(tree: HtmlElement) -> int:
     """Remove elements whose attribute tokens name a widget, sparing the main article container."""
+    candidates, mains = _widget_scan(tree)
     protected: set[HtmlElement] | None = None
     removed = 0
-    for el in _widget_candidates(tree):
-        raw = " ".join(el.get(a, "") for a in ("class", "id", "role", "aria-label")).lower()
+    for el in candidates:
+        raw = " ".join(el.get(a, "") for a in _WIDGET_ATTRS).lower()
         if el.tag in ("html", "body"):
             continue
         if not ({t for t in _TOKEN_SPLIT.split(raw) if t} & WIDGET_TOKENS):
             continue
         if protected is None:
-            protected = set()
-            for main in tree.xpath(_PROTECTED_XPATH):
-                protected.add(main)
+            protected = set(mains)
+            for main in mains:
                 protected.update(main.iterancestors())
         if el in protected or el.getparent() is None:
             continue
