@@ -87,11 +87,6 @@ def drop_figcaptions(tree: HtmlElement) -> int:
     return removed
 
 
-def _nws_len(text: str | None) -> int:
-    """Characters that are not whitespace (``str.split`` and ``\\s`` agree on what whitespace is)."""
-    return sum(map(len, text.split())) if text and not text.isspace() else 0
-
-
 def drop_link_lists(tree: HtmlElement, min_links: int = 3, min_ratio: float = 0.8) -> int:
     """Remove blocks that are mostly link text with several links (menus, tag lists, "more" lists).
 
@@ -100,21 +95,31 @@ def drop_link_lists(tree: HtmlElement, min_links: int = 3, min_ratio: float = 0.
     """
     totals: dict[HtmlElement, tuple[int, int, int]] = {}  # only elements with text: most have none
     doomed: list[HtmlElement] = []
+    child_totals = totals.get
+    # The loop body runs for every element: the length sums are inlined (no call per text) and a
+    # leaf skips the child loop; an element without text is skipped at once (it adds nothing).
     for el in reversed(list(tree.iter(etree.Element))):  # descendants before their ancestors
-        text_len = _nws_len(el.text)
+        text = el.text
+        text_len = sum(map(len, text.split())) if text else 0  # characters that are not white space
         link_len = links = 0
-        for child in el:
-            text_len += _nws_len(child.tail)
-            child_totals = totals.get(child)
-            if child_totals is not None:
-                text_len += child_totals[0]
-                link_len += child_totals[1]
-                links += child_totals[2]
-        if el.tag == "a" and text_len:
+        if len(el):
+            for child in el:
+                tail = child.tail
+                if tail:
+                    text_len += sum(map(len, tail.split()))
+                counted = child_totals(child)
+                if counted is not None:
+                    text_len += counted[0]
+                    link_len += counted[1]
+                    links += counted[2]
+        if not text_len:  # links count only links with text, so an element without text adds nothing
+            continue
+        tag = el.tag
+        if tag == "a":
             link_len, links = text_len, links + 1
-        if links >= min_links and el.tag in _BLOCK_TAGS and text_len and link_len / text_len >= min_ratio:
+        if links >= min_links and tag in _BLOCK_TAGS and link_len / text_len >= min_ratio:
             doomed.append(el)
-        elif text_len:  # links count only links with text, so an element without text adds nothing
+        else:
             totals[el] = (text_len, link_len, links)
     for el in doomed:
         if el.getparent() is not None:
@@ -147,7 +152,8 @@ def drop_control_groups(tree: HtmlElement, max_words: int = 3) -> int:
     """Remove flat rows of short labels with no text between them (tabs, button bars, switches)."""
     removed = 0
     for el in list(tree.iter("div", "p", "span", "section", "header", "footer", "nav", "aside")):
-        if el.getparent() is not None and _is_control_group(el, max_words):
+        # len(el) < 2 (most of them) cannot be a row of two labels: rejected without a call
+        if len(el) > 1 and el.getparent() is not None and _is_control_group(el, max_words):
             el.drop_tree()
             removed += 1
     return removed
