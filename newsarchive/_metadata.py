@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 _ARTICLE_TYPE = re.compile(r"(Article|BlogPosting|Report|LiveBlogPosting)$")
 _TAG_HREF = re.compile(r"/(tags?|topics?|keywords?|themen?|schlagw\w*|etiquetas?|sujets?)/", re.I)
 _SPACES = re.compile(r"\s+")
+_URLSPLIT_CHANGES = re.compile(r"[\t\r\n\[\]]")
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _MONTHS = (r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t|tember)?|oct(ober)?"
            r"|nov(ember)?|dec(ember)?")
@@ -171,7 +172,13 @@ def _tag_links(tree: HtmlElement) -> list[str]:
     if not tagged:
         groups: dict[HtmlElement, list[HtmlElement]] = {}
         for a in tree.iter("a"):
-            if _TAG_HREF.search(urlsplit(a.get("href") or "").path or "") and _outside_chrome(a):
+            href = a.get("href") or ""
+            # urlsplit's path is a piece of the href, and urlsplit cannot raise, unless the href holds
+            # tabs or line breaks (dropped), brackets or non-ASCII characters (checked, may raise): an
+            # href without those that the pattern misses is skipped without the costlier urlsplit.
+            if href.isascii() and not _URLSPLIT_CHANGES.search(href) and not _TAG_HREF.search(href):
+                continue
+            if _TAG_HREF.search(urlsplit(href).path or "") and _outside_chrome(a):
                 groups.setdefault(a.getparent(), []).append(a)
         tagged = max(groups.values(), key=len) if groups else []
     names = [_SPACES.sub(" ", a.text_content()).strip().lstrip("#") for a in tagged]
