@@ -130,18 +130,28 @@ def count_words(text: str) -> int:
     return spaced + (unspaced + 1) // 2
 
 
-def extract_article(html: str, url: str, options: ExtractionOptions | None = None) -> ExtractedArticle | None:
-    """The article on a page, or None when the page holds no article text.
-
-    The page is parsed once; per-site drop selectors and the structural cleaning of
-    ``_cleaning`` act on that tree, trafilatura extracts from it, and the headline (with what sits
-    above it) is cut from the body, which is metadata's business (see ``_textblocks``).
-    """
-    from trafilatura import bare_extraction
+def parse_html(html: str) -> Any:
+    """The page as an lxml tree, parsed the way trafilatura parses (its repairs of faulty markup
+    included); None when it is not HTML at all."""
     from trafilatura.utils import load_html
 
+    return load_html(html)
+
+
+def extract_article(html: str, url: str, options: ExtractionOptions | None = None,
+                    tree: Any = None) -> ExtractedArticle | None:
+    """The article on a page, or None when the page holds no article text.
+
+    The page is parsed once (or given as ``tree``, from ``parse_html(html)``, which this changes);
+    per-site drop selectors and the structural cleaning of ``_cleaning`` act on that tree,
+    trafilatura extracts from it, and the headline (with what sits above it) is cut from the body,
+    which is metadata's business (see ``_textblocks``).
+    """
+    from trafilatura import bare_extraction
+
     options = options or ExtractionOptions()
-    tree = load_html(html)
+    if tree is None:
+        tree = parse_html(html)
     if tree is None:
         return None
     # lxml makes a Python object for an element on each visit unless one is alive (its class lookup runs
