@@ -105,14 +105,17 @@ class ExtractedArticle:
     #: The body's blocks, in order (``text`` is them joined by newlines); what site-level
     #: boilerplate learning observes and filters.
     paragraphs: tuple[str, ...] = ()
+    #: Words in ``text`` (``count_words``); counted here when not given. The extraction worker gives
+    #: the count it made for the minimum-length test, so the crawl process does not count again.
+    word_count: int = -1
 
-    @property
-    def word_count(self) -> int:
-        return count_words(self.text)
+    def __post_init__(self) -> None:
+        if self.word_count < 0:
+            object.__setattr__(self, "word_count", count_words(self.text))
 
     def with_paragraphs(self, paragraphs: Sequence[str]) -> ExtractedArticle:
         """The same article with its body reduced to ``paragraphs`` (e.g. after site filtering)."""
-        return replace(self, paragraphs=tuple(paragraphs), text="\n".join(paragraphs))
+        return replace(self, paragraphs=tuple(paragraphs), text="\n".join(paragraphs), word_count=-1)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -192,12 +195,14 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
             logger.debug("Using schema.org articleBody as fallback for %s", url)
             paragraphs = split_paragraphs(body)
     text = "\n".join(paragraphs)
-    if count_words(text) < options.min_words:  # menus, empty shells, error pages: no article here
+    words = count_words(text)
+    if words < options.min_words:  # menus, empty shells, error pages: no article here
         return None
     return ExtractedArticle(
         **resolve(facts, meta, text, html),
         text=text,
         paragraphs=tuple(paragraphs),
+        word_count=words,
     )
 
 

@@ -323,6 +323,7 @@ class ArticlePipeline:
                 await self._write(page, article, parts)
             except DropItem as exc:
                 logger.info("Held article of %s not written: %s", page.final_url, exc)
+            await asyncio.sleep(0)  # a site's 50 held articles would hold up the reactor (and the workers)
 
     async def _write(self, item: FetchedPage, article: ExtractedArticle,
                parts: Parts) -> dict[str, Any]:
