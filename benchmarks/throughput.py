@@ -261,7 +261,7 @@ def table(result: dict[str, Any]) -> str:
         ("t_fetch, one core", f"{result['stages_ms']['fetch']:.2f} ms/page",
          "fetch-only spider, CPU; " + spread("fetch")),
         ("t_extract, one core", f"{result['stages_ms']['extract']:.2f} ms/page",
-         "extract_article in-process; " + spread("extract")),
+         "extract_page in-process; " + spread("extract")),
         ("t_write, one core", f"{result['stages_ms']['write']:.2f} ms/page",
          "WARC + conversion + sidecar; " + spread("write")),
         ("stage-sum limit", f"{result['stage_sum_limit_pages_per_s']:.1f} pages/s", "C / (sum of the three)"),

@@ -23,9 +23,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from typing import NamedTuple
 
-from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article
+from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article, parse_html
 from newsarchive.items import page_text
+from newsarchive.pagetype import next_page_links
 
 logger = logging.getLogger(__name__)
 
@@ -75,19 +77,36 @@ def _inject_fault(html: str) -> None:
                 time.sleep(0.3)
 
 
+class PageExtraction(NamedTuple):
+    """What a worker reads from one page: its article, and the links that say "next page"."""
+
+    article: ExtractedArticle | None
+    next_links: tuple[str, ...] = ()
+
+
+def extract_page(body: bytes, encoding: str, url: str, options: ExtractionOptions | None = None) -> PageExtraction:
+    """One page, parsed once: its next-page links (read first: cleaning removes pagination) and its
+    article. What a worker does for each page, and what the benchmark measures as extraction."""
+    html = page_text(body, encoding)
+    tree = parse_html(html)
+    if tree is None:
+        return PageExtraction(None)
+    next_links = next_page_links(tree, url)
+    return PageExtraction(extract_article(html, url, options, tree=tree), next_links)
+
+
 def _extract_in_worker(
     body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
-) -> tuple[int, float, ExtractedArticle | None]:
-    """(worker pid, the worker's CPU seconds so far, the article)."""
-    html = page_text(body, encoding)
+) -> tuple[int, float, PageExtraction]:
+    """(worker pid, the worker's CPU seconds so far, the page's extraction)."""
     if _worker_faults:
-        _inject_fault(html)
+        _inject_fault(page_text(body, encoding))
     options = _worker_options
     if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
         base = options or ExtractionOptions()
         options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
-    article = extract_article(html, url, options)
-    return os.getpid(), time.process_time(), article
+    result = extract_page(body, encoding, url, options)
+    return os.getpid(), time.process_time(), result
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:
@@ -97,7 +116,7 @@ def _kill(executor: ProcessPoolExecutor) -> None:
 
 
 class ExtractionPool:
-    """`await pool.extract(body, encoding, url)` runs extract_article in a worker process."""
+    """`await pool.extract(body, encoding, url)` runs extract_page in a worker process."""
 
     def __init__(self, workers: int, timeout: float, max_in_flight: int, options: ExtractionOptions,
                  faults: tuple[tuple[str, str], ...] = ()) -> None:
@@ -121,7 +140,7 @@ class ExtractionPool:
 
     async def extract(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
-    ) -> ExtractedArticle | None:
+    ) -> PageExtraction:
         self.waiting += 1
         self.peak_waiting = max(self.peak_waiting, self.waiting)
         try:
@@ -138,35 +157,35 @@ class ExtractionPool:
 
     async def _extract_once(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
-    ) -> ExtractedArticle | None:
+    ) -> PageExtraction:
         # At most one page per worker plus one queued is in the executor, so the timeout clock of a
         # page starts about when a worker picks it up, not while it waits behind others.
         async with self._running:
             generation, executor = self._generation, self._ensure_executor()
             try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
                 future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                pid, cpu, article = await asyncio.wait_for(future, self.timeout)
+                pid, cpu, result = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
                 self._replace(generation, f"a worker died while extracting ({url} among others)")
-                pid, cpu, article = None, 0.0, None
+                pid, cpu, result = None, 0.0, PageExtraction(None)
         if pid is None:
             return await self._extract_alone(body, encoding, url, drop_selectors)
         self._seen(pid, cpu)
-        return article
+        return result
 
     async def _extract_alone(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
-    ) -> ExtractedArticle | None:
+    ) -> PageExtraction:
         """A page that was in a pool when it broke, tried again in a process of its own: if that
         process dies too, this page is the culprit; if not, it was an innocent bystander."""
         async with self._isolation:
             executor = self._new_executor(1)
             try:
                 future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                pid, cpu, article = await asyncio.wait_for(future, self.timeout)
+                pid, cpu, result = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
@@ -174,7 +193,7 @@ class ExtractionPool:
             finally:
                 _kill(executor)
         self._seen(pid, cpu)
-        return article
+        return result
 
     def _seen(self, pid: int, cpu: float) -> None:
         self.worker_pids.add(pid)
@@ -200,7 +219,7 @@ class ExtractionPool:
         context = multiprocessing.get_context("forkserver")
         # The fork server imports the extractor once; workers forked from it share those pages
         # (less memory, counted once in PSS) and a replaced worker is ready at once.
-        context.set_forkserver_preload(["newsarchive.extraction", "trafilatura"])
+        context.set_forkserver_preload(["newsarchive.extract_pool", "trafilatura"])
         return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
                                    initargs=(self.options, self.faults, os.getpid()))
 

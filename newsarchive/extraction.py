@@ -106,14 +106,17 @@ class ExtractedArticle:
     #: The body's blocks, in order (``text`` is them joined by newlines); what site-level
     #: boilerplate learning observes and filters.
     paragraphs: tuple[str, ...] = ()
+    #: Words in ``text`` (``count_words``); counted here when not given. The extraction worker gives
+    #: the count it made for the minimum-length test, so the crawl process does not count again.
+    word_count: int = -1
 
-    @property
-    def word_count(self) -> int:
-        return count_words(self.text)
+    def __post_init__(self) -> None:
+        if self.word_count < 0:
+            object.__setattr__(self, "word_count", count_words(self.text))
 
     def with_paragraphs(self, paragraphs: Sequence[str]) -> ExtractedArticle:
         """The same article with its body reduced to ``paragraphs`` (e.g. after site filtering)."""
-        return replace(self, paragraphs=tuple(paragraphs), text="\n".join(paragraphs))
+        return replace(self, paragraphs=tuple(paragraphs), text="\n".join(paragraphs), word_count=-1)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,17 +134,59 @@ def count_words(text: str) -> int:
     return spaced + (unspaced + 1) // 2
 
 
-def extract_article(html: str, url: str, options: ExtractionOptions | None = None) -> ExtractedArticle | None:
+@cache
+def _html_parser() -> HTMLParser:
+    """trafilatura's HTML parser (same options), with lxml's element class lookup done in C.
+
+    Why: lxml.html's own lookup runs in Python each time lxml makes an object for an element (to give
+    form, input, select, textarea and label elements classes of their own, whose extra methods neither
+    trafilatura nor we use); every tree walk of the metadata search, the cleaning and trafilatura's
+    passes pays for it. Here every element is a plain ``HtmlElement``, with the same methods.
+    """
+    from trafilatura.utils import HTML_PARSER
+
+    parser = HTML_PARSER.copy()
+    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
+    return parser
+
+
+def parse_html(html: str) -> HtmlElement | None:
+    """The page as an lxml tree: the very tree trafilatura's ``load_html`` makes (its repairs of faulty
+    markup included; None when it is not HTML at all), parsed with ``_html_parser``.
+
+    Only the common case is parsed here: a string that looks like an HTML document and parses to a
+    tree with content, which ``load_html`` returns from its first parse. Anything else (bytes, a
+    fragment, an encoding declaration, a parse error, an empty tree) goes to ``load_html`` itself.
+    """
+    from trafilatura.utils import is_dubious_html, load_html, repair_faulty_html
+
+    if isinstance(html, str):
+        beginning = html[:50].lower()
+        if not is_dubious_html(beginning):
+            try:
+                tree = fromstring(repair_faulty_html(html, beginning), parser=_html_parser())
+            except Exception:  # load_html tries again, its way, and logs
+                tree = None
+            if tree is not None and len(tree) >= 1:
+                return tree
+    return load_html(html)
+
+
+def extract_article(html: str, url: str, options: ExtractionOptions | None = None,
+                    tree: Any = None) -> ExtractedArticle | None:
     """The article on a page, or None when the page holds no article text.
 
-    The page is parsed once; per-site drop selectors and the structural cleaning of
-    ``_cleaning`` act on that tree, trafilatura extracts from it, and the headline (with what sits
-    above it) is cut from the body, which is metadata's business (see ``_textblocks``).
+    The page is parsed once (or given as ``tree``, from ``parse_html(html)``, which this changes);
+    per-site drop selectors and the structural cleaning of ``_cleaning`` act on that tree,
+    trafilatura extracts from it, and the headline (with what sits above it) is cut from the body,
+    which is metadata's business (see ``_textblocks``).
     """
     from trafilatura import bare_extraction
 
     options = options or ExtractionOptions()
-    tree = parse_html(html)
+    if tree is None:
+        tree = parse_html(html)
     if tree is None:
         return None
     schema_objects = json_ld_objects(tree)
@@ -178,51 +223,15 @@ def extract_article(html: str, url: str, options: ExtractionOptions | None = Non
             logger.debug("Using schema.org articleBody as fallback for %s", url)
             paragraphs = split_paragraphs(body)
     text = "\n".join(paragraphs)
-    if count_words(text) < options.min_words:  # menus, empty shells, error pages: no article here
+    words = count_words(text)
+    if words < options.min_words:  # menus, empty shells, error pages: no article here
         return None
     return ExtractedArticle(
         **resolve(facts, meta, text, html),
         text=text,
         paragraphs=tuple(paragraphs),
+        word_count=words,
     )
-
-
-@cache
-def _html_parser() -> HTMLParser:
-    """trafilatura's HTML parser (same options), with lxml's element class lookup done in C.
-
-    Why: lxml.html's own lookup runs in Python each time lxml makes an object for an element (to give
-    form, input, select, textarea and label elements classes of their own, whose extra methods neither
-    trafilatura nor we use); every tree walk of the metadata search, the cleaning and trafilatura's
-    passes pays for it. Here every element is a plain ``HtmlElement``, with the same methods.
-    """
-    from trafilatura.utils import HTML_PARSER
-
-    parser = HTML_PARSER.copy()
-    parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
-        element=HtmlElement, comment=HtmlComment, pi=HtmlProcessingInstruction, entity=HtmlEntity))
-    return parser
-
-
-def parse_html(html: str) -> HtmlElement | None:
-    """The page's tree as trafilatura's ``load_html`` makes it, parsed with ``_html_parser``.
-
-    Only the common case is parsed here: a string that looks like an HTML document and parses to a
-    tree with content, which ``load_html`` returns from its first parse. Anything else (bytes, a
-    fragment, an encoding declaration, a parse error, an empty tree) goes to ``load_html`` itself.
-    """
-    from trafilatura.utils import is_dubious_html, load_html, repair_faulty_html
-
-    if isinstance(html, str):
-        beginning = html[:50].lower()
-        if not is_dubious_html(beginning):
-            try:
-                tree = fromstring(repair_faulty_html(html, beginning), parser=_html_parser())
-            except Exception:  # load_html tries again, its way, and logs
-                tree = None
-            if tree is not None and len(tree) >= 1:
-                return tree
-    return load_html(html)
 
 
 class TrafilaturaMetadata(Mapping[str, Any]):

@@ -26,7 +26,6 @@ class PagePart:
 
     url: str
     final_url: str
-    html: str
     record: RecordLocation
 
 

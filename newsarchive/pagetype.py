@@ -1,8 +1,9 @@
 """Is a fetched page an article or an index of articles, and does the article go on on another page?
 
 Publishers say what a page is (og:type=article, JSON-LD NewsArticle, CollectionPage); when they do
-not, the shape decides: index pages are mostly links, articles are mostly paragraphs. Both checks run
-on the parsel selector Scrapy already built, so they cost no second parse.
+not, the shape decides: index pages are mostly links, articles are mostly paragraphs. That check runs
+on the parsel selector Scrapy already built; the next-page links are read by the extraction worker
+from the tree it parses anyway (``next_page_links``), so an article page is parsed once.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 from posixpath import splitext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from scrapy.http import TextResponse
+if TYPE_CHECKING:  # the extraction workers import this module for next_page_links, without Scrapy
+    from scrapy.http import TextResponse
 
 ARTICLE_TYPES = frozenset({
     "Article", "NewsArticle", "ReportageNewsArticle", "AnalysisNewsArticle", "OpinionNewsArticle",
@@ -95,51 +97,7 @@ def continues(first_url: str, candidate: str) -> bool:
     return _stem(other.path).startswith(_stem(first.path)) and len(_stem(other.path)) > len(_stem(first.path))
 
 
-#: ASCII pieces of the "next page" words: a page where none of them starts a text (right after a tag,
-#: maybe after spaces or entities) has no link _NEXT_TEXT matches, in any ASCII-compatible charset.
-_NEXT_NEEDLES = (b"next", b"continue reading", b"weiter", b"chste seite", b"page suivante", b"suivant", b"siguiente",
-                 b"pagina successiva", b"volgende")
-_REL_NEXT = re.compile(rb"""rel\s*=\s*["']?[^"'>]*next""")
 _NOT_ASCII_COMPATIBLE = re.compile(r"utf-?16|utf-?32|ucs-?2|ucs-?4|utf-?7", re.IGNORECASE)
-
-
-_MAX_CHECKS = 300  # words looked at before giving up on the bytes (a script full of "next")
-_SPACE_OR_ENTITIES = re.compile(rb"(?:\s|&#?\w{1,10};)*")
-
-
-def _starts_text(lowered: bytes, at: int) -> bool:
-    """True when the word at ``at`` is the first of a text: only spaces and entities (&nbsp; …)
-    lie between it and the end of the tag before it, however deep the indentation. Looks 64 bytes
-    back first, so that a word repeated in a long script or JSON costs no long scans."""
-    near = max(0, at - 64)
-    tag_end = lowered.rfind(b">", near, at)
-    if tag_end >= 0:
-        return _SPACE_OR_ENTITIES.fullmatch(lowered, tag_end + 1, at) is not None
-    if _SPACE_OR_ENTITIES.fullmatch(lowered, near, at) is None:
-        return False
-    tag_end = lowered.rfind(b">", 0, near)  # only spaces nearby: deep indentation, look further
-    return tag_end >= 0 and _SPACE_OR_ENTITIES.fullmatch(lowered, tag_end + 1, near) is not None
-
-
-def may_have_next_page(body: bytes, encoding: str = "utf-8") -> bool:
-    """False when the page cannot hold a next-page link: no rel=next, and none of the words starts a
-    text. A fraction of a millisecond on the bytes, so most pages are never parsed in the crawl process."""
-    if _NOT_ASCII_COMPATIBLE.match(encoding or ""):
-        return True  # the needles are not ASCII bytes there: parse and look
-    lowered = body.lower()
-    if _REL_NEXT.search(lowered):
-        return True
-    checks = 0
-    for needle in _NEXT_NEEDLES:
-        at = lowered.find(needle)
-        while at >= 0:
-            checks += 1
-            if needle == b"chste seite" or checks > _MAX_CHECKS or _starts_text(lowered, at):
-                return True  # (past _MAX_CHECKS, parsing is the cheaper way to know)
-            at = lowered.find(needle, at + len(needle))
-    return False
-
-
 _HTML_TAG = re.compile(rb"<html(?=[\s>])[^>]*>", re.IGNORECASE)
 _LANG_ATTR = re.compile(rb"""\slang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 
@@ -158,19 +116,25 @@ def html_lang(response: TextResponse) -> str | None:
     return value.decode(response.encoding, errors="replace") or None
 
 
-def next_page_url(response: TextResponse, first_url: str) -> str | None:
-    """The next page of a multi-page article: rel=next, else a "next page" link, if it continues it."""
-    if not may_have_next_page(response.body, response.encoding):
-        return None
-    root = response.selector.root
-    candidates = [href for href in root.xpath(
+def next_page_links(root: Any, base_url: str) -> tuple[str, ...]:
+    """Absolute URLs of the links that say "next page" on a parsed page (lxml): rel=next first, then
+    links whose short text is a "next page" word. Run where the page is parsed anyway (the extraction
+    worker, before cleaning removes pagination), so that no page is parsed twice for it."""
+    hrefs = [href for href in root.xpath(
         '//link[@rel="next"]/@href | //a[contains(concat(" ", @rel, " "), " next ")]/@href') if isinstance(href, str)]
-    # lxml directly (a parsel Selector per link costs ~10 ms a page), and only links with short texts
     for anchor in root.xpath("//a[@href][string-length(normalize-space(.)) < 40]"):
         if _NEXT_TEXT.match(" ".join(anchor.itertext())):
-            candidates.append(anchor.get("href"))
-    for href in candidates:
-        url = urljoin(response.url, href.strip())
-        if continues(first_url, url):
-            return url
-    return None
+            hrefs.append(anchor.get("href"))
+    links: dict[str, None] = {}
+    for href in hrefs:
+        try:
+            links.setdefault(urljoin(base_url, href.strip()), None)
+        except ValueError:  # a malformed href (bad IPv6 literal): not a link anyone can follow
+            continue
+    return tuple(links)
+
+
+def next_page(links: tuple[str, ...], first_url: str, seen: set[str]) -> str | None:
+    """The first of a page's next-page ``links`` that continues the article at ``first_url`` and is
+    not one of its pages already."""
+    return next((url for url in links if url not in seen and continues(first_url, url)), None)

@@ -1,7 +1,9 @@
 """Item pipeline: extract an archived page in a worker, then write its text record and sidecar line.
 
 Data flows one way: the spider yields a FetchedPage that already carries its WARC location; this
-pipeline adds the conversion record and the sidecar row, and returns the row as the item.
+pipeline adds the conversion record and the sidecar row, and returns the row as the item. A
+multi-page article: the worker also returns the page's next-page links (it parsed the page anyway),
+and the pipeline has the spider fetch and archive the next page, extracts it in turn, and so on.
 
 Backpressure: when as many pages wait for a worker as the workers hold (NEWSARCHIVE_EXTRACT_QUEUE),
 the engine is paused, so no new download starts until the workers catch up; pages waiting for
@@ -21,7 +23,7 @@ import asyncio
 import logging
 import os
 from collections import OrderedDict
-from dataclasses import fields, replace
+from dataclasses import replace
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -30,9 +32,10 @@ from scrapy.exceptions import DropItem, NotConfigured
 from newsarchive.archive import Archive
 from newsarchive.article_filter import article_language, drop_reason
 from newsarchive.boilerplate import BlockStats, BoilerplateSettings, site_of
-from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
+from newsarchive.extract_pool import ExtractionFailed, ExtractionPool, PageExtraction
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extractor_info
-from newsarchive.items import FetchedPage
+from newsarchive.items import FetchedPage, PagePart
+from newsarchive.pagetype import next_page
 from newsarchive.state import CrawlState
 from newsarchive.warc_writer import RecordLocation
 
@@ -89,11 +92,8 @@ def article_row(page: FetchedPage, article: ExtractedArticle, conversion: Record
 
 
 def _without_page(item: FetchedPage) -> FetchedPage:
-    """The item without its pages' content (extraction is done), to hold it cheaply."""
-    names = {f.name for f in fields(item)}
-    light = replace(item, **{name: type(getattr(item, name))() for name in ("html", "body") if name in names})
-    light.more_pages = [replace(part, html="") for part in item.more_pages]
-    return light
+    """The item without its page's content (extraction is done), to hold it cheaply."""
+    return replace(item, body=b"")
 
 
 class ArticlePipeline:
@@ -193,8 +193,9 @@ class ArticlePipeline:
 
     async def extract(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
-    ) -> ExtractedArticle | None:
-        """The article on one page; DropItem (counted) when extraction crashes or times out."""
+    ) -> PageExtraction:
+        """The article on one page and its next-page links; DropItem (counted) when extraction crashes
+        or times out."""
         self.held += 1
         self._backpressure()
         try:
@@ -211,13 +212,25 @@ class ArticlePipeline:
             self.held -= 1
             self._backpressure()
 
-    async def extract_parts(self, item: FetchedPage) -> Parts:
-        """The later pages of a multi-page article, extracted: (url, article) in page order."""
-        parts = []
-        for part in item.more_pages:
-            more = await self.extract(part.html.encode("utf-8"), "utf-8", part.final_url, item.rules.drop_selectors)
+    async def later_pages(self, item: FetchedPage, links: tuple[str, ...]) -> Parts:
+        """The later pages of a multi-page article, fetched (by the spider) while their links continue
+        the first page, each extracted in turn: (url, article) in page order; ``item.more_pages``
+        lists every page fetched, so that the sidecar points at all of their records."""
+        spider = self.crawler.spider
+        fetch = getattr(spider, "fetch_later_page", None)
+        parts: Parts = []
+        seen = {item.url, item.final_url}
+        while fetch is not None and (url := next_page(links, item.final_url, seen)) is not None:
+            page = await fetch(url, 1 + len(item.more_pages))
+            if page is None:
+                break
+            seen |= {page.url, page.final_url}
+            item.more_pages.append(PagePart(page.url, page.final_url, page.record))
+            more, links = await self.extract(page.body, page.encoding, page.final_url, item.rules.drop_selectors)
             if more is not None:
-                parts.append((part.final_url, more))
+                parts.append((page.final_url, more))
+        if item.more_pages:
+            self.stats.inc_value("newsarchive/multipage_articles")
         return parts
 
     def check_limit(self) -> None:
@@ -230,7 +243,7 @@ class ArticlePipeline:
         if not isinstance(item, FetchedPage):
             return item
         self.check_limit()
-        article = await self.extract(item.body, item.encoding, item.final_url, item.rules.drop_selectors)
+        article, links = await self.extract(item.body, item.encoding, item.final_url, item.rules.drop_selectors)
         if article is None:
             self.stats.inc_value("newsarchive/no_article")
             logger.info("No article text on %s (page is archived)", item.final_url)
@@ -244,7 +257,7 @@ class ArticlePipeline:
             if not self.archive.closed:  # archived and judged: later runs need not fetch it again
                 self.archive.state.mark_done(item.record.record_id, (item.url, item.final_url))
             raise DropItem(reason, log_level="INFO")
-        parts = await self.extract_parts(item) if item.more_pages else []
+        parts = await self.later_pages(item, links) if links else []
         blocks = self._site_block_stats()
         if blocks is None:
             return await self._write(item, article, parts)
@@ -310,6 +323,7 @@ class ArticlePipeline:
                 await self._write(page, article, parts)
             except DropItem as exc:
                 logger.info("Held article of %s not written: %s", page.final_url, exc)
+            await asyncio.sleep(0)  # a site's 50 held articles would hold up the reactor (and the workers)
 
     async def _write(self, item: FetchedPage, article: ExtractedArticle,
                parts: Parts) -> dict[str, Any]:

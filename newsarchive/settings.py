@@ -19,9 +19,10 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 32
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
-# Items per response handled at once: an article page yields one; Scrapy's default (100) starts 100
-# asyncio tasks for every response (the largest item of the event loop's own work in a profile).
-CONCURRENT_ITEMS = 16
+# Items per response handled at once: an article page yields one item, and feed, sitemap and section
+# pages yield requests, which never wait; Scrapy starts this many asyncio tasks for every response
+# (its default of 100 was the largest item of the event loop's own work in a profile).
+CONCURRENT_ITEMS = 4
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10

@@ -183,12 +183,11 @@ class SQLiteCrawlState(CrawlState):
 
     def add_counts(self, key: str, counts: Mapping[str, int]) -> None:
         with self._transaction():
-            for name, value in counts.items():
-                self._db.execute(
-                    "INSERT INTO counts (key, name, value) VALUES (?, ?, ?) "
-                    "ON CONFLICT (key, name) DO UPDATE SET value = value + excluded.value",
-                    (key, name, int(value)),
-                )
+            self._db.executemany(
+                "INSERT INTO counts (key, name, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (key, name) DO UPDATE SET value = value + excluded.value",
+                ((key, name, int(value)) for name, value in counts.items()),
+            )
 
     def counts(self, key: str, min_value: int = 1) -> dict[str, int]:
         rows = self._db.execute("SELECT name, value FROM counts WHERE key = ? AND value >= ?",

@@ -101,6 +101,19 @@ class TrickyHandler(QuietHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def route_serial(self, path: str, query: dict[str, list[str]]) -> None:
+        """A story over pages ?page=1..3, each linking "Next page" to the one after; page 4 is a 404."""
+        page = int(query.get("page", ["1"])[0])
+        if page > 3:
+            self.route_status("/status/404", {})
+            return
+        sentences = " ".join(f"Part {page} of the serial, sentence {n}, tells how the river town rebuilt "
+                             f"its old stone bridge after the floods of that winter." for n in range(8))
+        body = (f"<html><head><title>The bridge, page {page}</title></head><body><h1>The bridge</h1>"
+                f"<article><p>{sentences}</p><p>PAGE-{page}-END</p></article>"
+                f'<nav><a href="{path}?page={page + 1}">Next page</a></nav></body></html>')
+        self.send_body(200, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
     def route_seed(self, path: str, query: dict[str, list[str]]) -> None:
         """The shared seed fixtures, served as the site would."""
         body = (SEED / path.split("/", 2)[2]).read_bytes()

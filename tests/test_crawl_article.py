@@ -165,6 +165,30 @@ def test_seed_article_clean_layout(crawl: CrawlResult, site: str) -> None:
     assert row["tags"] == expected["tags"]
 
 
+@pytest.mark.parametrize(("max_pages", "pages"), [("10", 3), ("2", 2)])
+def test_multipage_article_is_one_row_up_to_a_failed_page_or_the_limit(
+        site: str, tmp_path: Path, max_pages: str, pages: int) -> None:
+    """The worker finds "Next page"; the pipeline fetches and archives each page in turn. Page 4 is a
+    404: counted as a failed request, the article keeps pages 1-3. With a limit of 2 pages, page 3 is
+    never asked for."""
+    first = site + "/serial/story.html"
+    result = scrapy_crawl("article", tmp_path, "-a", f"url={first}",
+                          settings={"NEWSARCHIVE_ARTICLE_MAX_PAGES": max_pages})
+    assert result.returncode == 0, result.log[-3000:]
+    [row] = read_sidecars(tmp_path)
+    assert [f"PAGE-{n}-END" in row["text"] for n in (1, 2, 3)] == [True, True, pages == 3]
+    later = [f"{first}?page={n}" for n in range(2, pages + 1)]
+    assert [part["url"] for part in row["more_pages"]] == later
+    archived = responses(read_records(tmp_path))
+    for part in row["more_pages"]:
+        assert archived[part["url"]].headers["WARC-Record-ID"] == part["warc_record_id"]
+    stats = result.stats()
+    assert stats["newsarchive/multipage_articles"] == 1 and stats["newsarchive/articles"] == 1
+    failed = [f"{first}?page=4"] if pages == 3 else []  # archived as served, counted as failed
+    assert sorted(url for url in archived if "/serial/" in url) == [first, *later, *failed]
+    assert stats.get("newsarchive/failed/HttpError", 0) == len(failed)
+
+
 def test_nothing_archived_exits_non_zero(tmp_path: Path) -> None:
     result = scrapy_crawl("article", tmp_path, "-a", "url=http://127.0.0.1:9/a,http://127.0.0.1:9/b",
                           settings={"RETRY_TIMES": "0", "ROBOTSTXT_OBEY": "False"})

@@ -17,9 +17,10 @@ from scrapy.settings import Settings
 from newsarchive import __version__
 from newsarchive.config import SettingError
 from newsarchive.discovery_config import DiscoveryConfig
+from newsarchive.extract_pool import extract_page
 from newsarchive.feeds import NotAFeed, parse_date, parse_feed
 from newsarchive.links import LinkKind, classify, clean_link, is_media_type
-from newsarchive.pagetype import continues, html_lang, may_have_next_page, next_page_url, page_kind
+from newsarchive.pagetype import continues, html_lang, next_page, page_kind
 from newsarchive.politeness import user_agent
 from newsarchive.retry_after import retry_after_seconds
 from newsarchive.safexml import UnsafeXML, declared_entities, xml_parser
@@ -155,23 +156,30 @@ NEXT_LINKS = [
 ]
 
 
+def next_url(response: HtmlResponse) -> str | None:
+    """The next page as the crawl finds it: the worker reads the links, the pipeline picks one."""
+    links = extract_page(response.body, response.encoding, response.url).next_links
+    return next_page(links, response.url, {response.url})
+
+
 @pytest.mark.parametrize(("link", "charset"), NEXT_LINKS)
-def test_next_page_links_survive_the_byte_prefilter(link: str, charset: str) -> None:
-    """The crawl process skips parsing pages whose bytes cannot hold a next-page link; every kind of
-    link next_page_url follows must get past that check, in the page's own charset."""
+def test_next_page_links_in_any_charset(link: str, charset: str) -> None:
+    """Every kind of next-page link is found by the extraction worker, in the page's own charset,
+    decoded the way Scrapy decided."""
     html = (f'<html><head><meta charset="{charset}"><title>x</title></head><body><p>Story.</p>'
             f'<script>var next = 1;</script>{link.format(href="/a/story.html?page=2")}</body></html>')
     response = HtmlResponse("http://h/a/story.html", body=html.encode(charset))
-    assert may_have_next_page(response.body, response.encoding)
-    assert next_page_url(response, response.url) == "http://h/a/story.html?page=2"
+    assert next_url(response) == "http://h/a/story.html?page=2"
 
 
-def test_pages_without_next_links_are_not_parsed_and_lang_is_read_from_bytes() -> None:
+def test_no_next_page_in_scripts_or_sentences_and_lang_is_read_from_bytes() -> None:
     html = ('<!DOCTYPE html><HTML class="x" LANG="de-AT"><body><script>el.nextSibling; "Next"</script>'
-            '<p>Es geht weiter im Text, and next year too.</p><a href="/b.html">More news</a></body></html>')
+            '<p>Es geht weiter im Text, and next year too.</p><a href="/b.html">More news</a>'
+            '<a href="/a/other-story.html" rel="next">Next story</a></body></html>')
     response = HtmlResponse("http://h/a/story.html", body=html.encode())
-    assert not may_have_next_page(response.body, response.encoding)
-    assert next_page_url(response, response.url) is None
+    assert extract_page(response.body, response.encoding, response.url).next_links == (
+        "http://h/a/other-story.html",)
+    assert next_url(response) is None  # a rel=next to another article does not continue this one
     assert html_lang(response) == "de-AT"
     assert html_lang(HtmlResponse("http://h/", body=b"<html><body>x</body></html>")) is None
 
@@ -180,7 +188,7 @@ def test_page_kind_and_next_page() -> None:
     article = (SITE / "news" / "the-long-read-city-water.html").read_bytes()
     response = HtmlResponse("http://h/news/the-long-read-city-water.html", body=article)
     assert page_kind(response) == (True, "og:type=article")
-    assert next_page_url(response, response.url) == "http://h/news/the-long-read-city-water-2.html"
+    assert next_url(response) == "http://h/news/the-long-read-city-water-2.html"
     listing = HtmlResponse("http://h/news/all-the-latest-stories-today.html",
                            body=(SITE / "news" / "all-the-latest-stories-today.html").read_bytes())
     is_article, why = page_kind(listing)

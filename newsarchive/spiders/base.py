@@ -1,5 +1,5 @@
 """What every newsarchive spider shares: the common options, article requests, and turning an archived
-HTML response (or the pages of a multi-page article) into a FetchedPage.
+HTML response into a FetchedPage (the pipeline asks for the later pages of a multi-page article).
 
 Options (`-a NAME=VALUE`, for every spider): `since=YYYY-MM-DD`, `lang=en,de`, `limit=N`.
 """
@@ -17,15 +17,17 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.asyncio import sleep
+from twisted.python.failure import Failure
 
 from newsarchive.archive import Archive
 from newsarchive.archiver import RECORD_META
 from newsarchive.article_filter import day_of
 from newsarchive.discovery_config import DiscoveryConfig
-from newsarchive.items import FetchedPage, PagePart, PageRules
+from newsarchive.items import FetchedPage, PageRules
 from newsarchive.links import is_media_type
-from newsarchive.pagetype import html_lang, next_page_url, page_kind
+from newsarchive.pagetype import html_lang, page_kind
 from newsarchive.recrawl import KIND_META, PREVIOUS_META, ArchiveSkip
 from newsarchive.warc_writer import RecordLocation
 
@@ -222,44 +224,33 @@ class NewsSpider(scrapy.Spider):
                 logger.info("Archived %s, not an article (%s)", response.url, why)
                 yield from self.not_an_article(response)
                 return
-        yield from self.follow_pages(response, [page])
+        yield page
 
     def not_an_article(self, response: Response) -> Iterable[Any]:
         """A discovered link that turned out to be an index page; the site spider follows its links."""
         return []
 
-    def follow_pages(self, response: Response, pages: list[FetchedPage]) -> Iterator[Any]:
-        """Yields the article, or first the request for its next page (multi-page articles)."""
-        next_url = next_page_url(response, pages[0].final_url) if isinstance(response, TextResponse) else None
-        seen = {p.final_url for p in pages} | {p.url for p in pages}
-        if next_url and next_url not in seen and len(pages) < self.discovery.article_max_pages:
-            request = self.valid_request(
-                next_url, callback=self.parse_next_page, errback=self.next_page_failed,
-                cb_kwargs={"pages": pages}, meta={KIND_META: "article"}, dont_filter=True,
-            )
-            if request is not None:
-                yield request
-                return
-        yield self.joined(pages)
-
-    def parse_next_page(self, response: Response, pages: list[FetchedPage]) -> Iterator[Any]:
-        page = self.fetched_page(response)
-        if page is None:
-            yield self.joined(pages)
-            return
-        yield from self.follow_pages(response, [*pages, page])
-
-    def next_page_failed(self, failure: Any) -> Iterator[Any]:
-        """A later page failed: the article is kept with the pages that were fetched."""
-        list(self.errback(failure))
-        yield self.joined(failure.request.cb_kwargs["pages"])
-
-    def joined(self, pages: list[FetchedPage]) -> FetchedPage:
-        first = pages[0]
-        if len(pages) > 1:
-            self.crawler.stats.inc_value("newsarchive/multipage_articles")
-            first.more_pages = [PagePart(p.url, p.final_url, p.html, p.record) for p in pages[1:]]
-        return first
+    async def fetch_later_page(self, url: str, pages: int) -> FetchedPage | None:
+        """The next page of a multi-page article that has ``pages`` pages so far (the pipeline found
+        the link while extracting): fetched through the downloader middlewares (robots.txt, recrawl
+        state, retries, redirects) and archived like any page. None (logged and counted like any failed
+        request) when it cannot be fetched or is not HTML, and past NEWSARCHIVE_ARTICLE_MAX_PAGES."""
+        engine = self.crawler.engine
+        if pages >= self.discovery.article_max_pages or engine is None:
+            return None
+        request = self.valid_request(url, meta={KIND_META: "article"}, dont_filter=True)
+        if request is None:
+            return None
+        try:
+            response = await engine.download_async(request)
+            if not 200 <= response.status < 300:  # what HttpErrorMiddleware does for callbacks
+                raise HttpError(response, "Ignoring non-200 response")
+        except Exception as exc:
+            failure = Failure(exc)
+            failure.request = request  # type: ignore[attr-defined]
+            list(self.errback(failure))
+            return None
+        return self.fetched_page(response)
 
     def errback(self, failure: Any) -> Iterable[Any]:
         """Network errors and HTTP errors: logged once and counted; the crawl goes on."""
