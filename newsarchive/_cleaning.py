@@ -227,6 +227,10 @@ def drop_widgets(tree: HtmlElement) -> int:
 def clean_tree(tree: HtmlElement, options: CleaningOptions) -> dict[str, int]:
     """Apply the enabled rules in place; return how many elements each rule removed."""
     counts: dict[str, int] = {}
+    # The widget and link-list rules walk every element in Python, and lxml makes a new Python object
+    # for an element each time a walk reaches it unless one is alive: this list keeps one alive for
+    # each, made once, until the rules are done.
+    elements = list(tree.getroottree().getroot().iter())
     if options.drop_figcaptions:
         counts["figcaptions"] = drop_figcaptions(tree)
     if options.drop_widgets:
@@ -235,5 +239,6 @@ def clean_tree(tree: HtmlElement, options: CleaningOptions) -> dict[str, int]:
         counts["control_groups"] = drop_control_groups(tree)
     if options.drop_link_lists:
         counts["link_lists"] = drop_link_lists(tree, options.link_list_min_links, options.link_list_min_ratio)
+    del elements
     logger.debug("Structural cleaning removed %s", counts)
     return counts
