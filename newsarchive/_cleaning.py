@@ -176,27 +176,27 @@ _WIDGET_ATTR_NAMES = frozenset(_WIDGET_ATTRS)
 
 
 def _widget_scan(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement]]:
-    """In one walk over the document: the elements, in document order, with a class/id/role/aria-label
+    """In one Python walk over the document: the elements, in document order, with a class/id/role/aria-label
     containing a widget token (a cheap substring test before the exact token test), and the main
     containers (``<article>``, ``<main>``, ``itemprop=articleBody``).
 
     Why a walk: one ``items()`` call per element (most have no attribute at all) costs less than
     XPath's attribute selection, which made a string object and an element object per attribute, and
     a second XPath for the containers."""
+    root = tree.getroottree().getroot()
     candidates: list[HtmlElement] = []
-    mains: list[HtmlElement] = []
+    mains: list[HtmlElement] = list(root.iter("article", "main"))  # a C walk; itemprop ones added below
     search = _WIDGET_HINT.search
-    for el in tree.getroottree().getroot().iter(etree.Element):
-        tag = el.tag
-        main = tag == "article" or tag == "main"
+    for el in root.iter(etree.Element):
+        items = el.items()
+        if not items:  # most elements: nothing more to read
+            continue
         hit = False
-        for name, value in el.items():
+        for name, value in items:
             if name in _WIDGET_ATTR_NAMES:
                 hit = hit or search(value.lower()) is not None
             elif name == "itemprop" and value == "articleBody":
-                main = True
-        if main:
-            mains.append(el)
+                mains.append(el)
         if hit:
             candidates.append(el)
     return candidates, mains
