@@ -91,6 +91,22 @@ def drop_figcaptions(tree: HtmlElement) -> int:
 _ASCII_SPACE = bytes(code for code in range(128) if chr(code).isspace())
 
 
+def _link_list_scope(tree: HtmlElement) -> list[HtmlElement]:
+    """The tree's elements in document order, except a ``<head>`` without links.
+
+    Why: nothing in such a head can be a link list, and its counts would only add to those of
+    ``<html>``, which is no block and never removed; its style sheets and scripts (often hundreds of kB
+    of text) need not be counted at all."""
+    if tree.tag != "html":
+        return list(tree.iter(etree.Element))
+    elements = [tree]
+    for child in tree:
+        if child.tag == "head" and next(child.iter("a"), None) is None:
+            continue
+        elements.extend(child.iter(etree.Element))
+    return elements
+
+
 def drop_link_lists(tree: HtmlElement, min_links: int = 3, min_ratio: float = 0.8) -> int:
     """Remove blocks that are mostly link text with several links (menus, tag lists, "more" lists).
 
@@ -105,7 +121,7 @@ def drop_link_lists(tree: HtmlElement, min_links: int = 3, min_ratio: float = 0.
     # Text lengths count the characters that are not white space (those ``str.split`` splits at). An
     # ASCII text (CSS and scripts of hundreds of kB among them) is counted by deleting its white-space
     # bytes, in C, not by splitting it into a list of words.
-    for el in reversed(list(tree.iter(etree.Element))):  # descendants before their ancestors
+    for el in reversed(_link_list_scope(tree)):  # descendants before their ancestors
         text = el.text
         text_len = 0
         if text:
