@@ -196,7 +196,7 @@ def _widget_scan(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement
     containing a widget token (a cheap substring test before the exact token test), and the main
     containers (``<article>``, ``<main>``, ``itemprop=articleBody``).
 
-    Why a walk: one ``items()`` call per element (most have no attribute at all) costs less than
+    Why a walk: one ``keys()`` call per element (most have no attribute at all) costs less than
     XPath's attribute selection, which made a string object and an element object per attribute, and
     a second XPath for the containers."""
     root = tree.getroottree().getroot()
@@ -204,17 +204,15 @@ def _widget_scan(tree: HtmlElement) -> tuple[list[HtmlElement], list[HtmlElement
     mains: list[HtmlElement] = list(root.iter("article", "main"))  # a C walk; itemprop ones added below
     search = _WIDGET_HINT.search
     for el in root.iter(etree.Element):
-        items = el.items()
-        if not items:  # most elements: nothing more to read
+        names = el.keys()
+        if not names:  # most elements: nothing more to read
             continue
-        hit = False
-        for name, value in items:
-            if name in _WIDGET_ATTR_NAMES:
-                hit = hit or search(value.lower()) is not None
-            elif name == "itemprop" and value == "articleBody":
-                mains.append(el)
-        if hit:
-            candidates.append(el)
+        if "itemprop" in names and el.get("itemprop") == "articleBody":
+            mains.append(el)
+        for name in names:
+            if name in _WIDGET_ATTR_NAMES and search(el.get(name).lower()):
+                candidates.append(el)
+                break
     return candidates, mains
 
 
