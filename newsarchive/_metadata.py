@@ -115,8 +115,12 @@ def _time_in_article(tree: HtmlElement) -> str | None:
         value = element.get("datetime") or element.get("content")
         if value:
             return str(value)
-    for element in tree.xpath("//article//time[@datetime] | //main//time[@datetime]"):
-        return str(element.get("datetime"))
+    # The first <time datetime> (in document order) inside an <article> or <main>: what the XPath
+    # "//article//time[@datetime] | //main//time[@datetime]" finds first, from lxml's own tag walk.
+    for element in tree.getroottree().getroot().iter("time"):
+        value = element.get("datetime")
+        if value is not None and any(a.tag in ("article", "main") for a in element.iterancestors()):
+            return str(value)
     return None
 
 
@@ -134,6 +138,11 @@ def _names_author(element: HtmlElement) -> bool:
 def _starts_with_b_v_or_p(element: HtmlElement) -> bool:
     """Whether the element's text begins (after white space) with B, V or P, as a byline in
     ``_BYLINE_TEXT`` does: read from its first text pieces, without building its whole text."""
+    text = element.text  # itertext's first piece, when there is one: most elements decide here
+    if text:
+        start = text.lstrip()
+        if start:
+            return start[0] in "BVP"
     for piece in element.itertext():
         start = piece.lstrip()
         if start:
