@@ -143,7 +143,6 @@ class ExtractionPool:
         self.faults = faults
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._running = asyncio.Semaphore(self.workers + 1)
         self._isolation = asyncio.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
@@ -175,19 +174,20 @@ class ExtractionPool:
     async def _extract_once(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
     ) -> PageExtraction:
-        # At most one page per worker plus one queued is in the executor, so the timeout clock of a
-        # page starts about when a worker picks it up, not while it waits behind others.
-        async with self._running:
-            generation, executor = self._generation, self._ensure_executor()
-            try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
-                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                clock, result = await asyncio.wait_for(future, self.timeout)
-            except TimeoutError:
-                self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
-                raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
-            except BrokenProcessPool:
-                self._replace(generation, f"a worker died while extracting ({url} among others)")
-                clock = None
+        # Every page in flight is in the executor: a worker that finishes a page finds the next one
+        # queued, without waiting for the reactor (busy with a burst of downloads, it would keep the
+        # workers idle). A page's timeout clock so also runs while it waits behind the few others in
+        # flight: a fraction of a second, against a timeout of a minute by default.
+        generation, executor = self._generation, self._ensure_executor()
+        try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
+            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
+            clock, result = await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
+            raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
+        except BrokenProcessPool:
+            self._replace(generation, f"a worker died while extracting ({url} among others)")
+            clock = None
         if clock is None:
             return await self._extract_alone(body, encoding, url, drop_selectors)
         self._seen(clock)
@@ -214,7 +214,8 @@ class ExtractionPool:
 
     def _seen(self, clock: WorkerClock) -> None:
         self.worker_pids.add(clock.pid)
-        self.worker_clocks[clock.pid] = max(clock, self.worker_clocks.get(clock.pid, clock), key=lambda c: c.cpu_seconds)
+        earlier = self.worker_clocks.get(clock.pid, clock)  # pages may come back out of order
+        self.worker_clocks[clock.pid] = max(clock, earlier, key=lambda c: c.cpu_seconds)
 
     @property
     def cpu_seconds(self) -> float:
