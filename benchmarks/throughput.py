@@ -182,6 +182,9 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
             / max(n_full, 1) * 1000,
             "cpu_ms_per_page_extract_workers": float(full.stats.get("newsarchive/extract/worker_cpu_seconds", 0))
             / max(n_full, 1) * 1000,
+            # share of the workers' time spent waiting for a page (not fed fast enough)
+            "extract_workers_idle_share": float(full.stats.get("newsarchive/extract/worker_idle_seconds", 0))
+            / max(1, int(full.stats.get("newsarchive/extract/worker_processes", 1))) / elapsed,
             "peak_in_flight": full.stats.get("newsarchive/extract/peak_in_flight"),
             "peak_pss_mib": full.peak_pss_mib,
         }
@@ -275,6 +278,8 @@ def table(result: dict[str, Any]) -> str:
          "alone: t_fetch + t_write = {:.1f}".format(result["stages_ms"]["fetch"] + result["stages_ms"]["write"])),
         ("  extraction workers", f"{result['full_crawl']['cpu_ms_per_page_extract_workers']:.1f} ms/page",
          "alone: t_extract = {:.1f}".format(result["stages_ms"]["extract"])),
+        ("  extraction workers waiting", f"{result['full_crawl']['extract_workers_idle_share']:.1%}",
+         "of the crawl's time, for their next page"),
     ]
     if "news_please" in result:
         rows.append(("news-please (images off)", f"{result['news_please']['pages_per_s']:.1f} pages/s",

@@ -35,6 +35,9 @@ FAULT_KINDS = ("hang", "crash", "slow")
 
 _worker_options: ExtractionOptions | None = None
 _worker_faults: tuple[tuple[str, str], ...] = ()
+#: In a worker: when it last finished a page, and the seconds it has spent waiting for pages so far.
+_worker_free_since: float | None = None
+_worker_idle = 0.0
 
 
 class ExtractionFailed(Exception):
@@ -42,8 +45,9 @@ class ExtractionFailed(Exception):
 
 
 def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...], crawl_pid: int) -> None:
-    global _worker_options, _worker_faults
+    global _worker_options, _worker_faults, _worker_free_since
     _worker_options, _worker_faults = options, faults
+    _worker_free_since = time.monotonic()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
     threading.Thread(target=_exit_with, args=(crawl_pid,), name="crawl-watch", daemon=True).start()
 
@@ -77,6 +81,15 @@ def _inject_fault(html: str) -> None:
                 time.sleep(0.3)
 
 
+class WorkerClock(NamedTuple):
+    """A worker's totals when it returns a page: CPU seconds it used (start-up included), and wall
+    seconds it spent between pages, waiting for the next one (the crawl process did not keep it fed)."""
+
+    pid: int
+    cpu_seconds: float
+    idle_seconds: float
+
+
 class PageExtraction(NamedTuple):
     """What a worker reads from one page: its article, and the links that say "next page"."""
 
@@ -97,8 +110,11 @@ def extract_page(body: bytes, encoding: str, url: str, options: ExtractionOption
 
 def _extract_in_worker(
     body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
-) -> tuple[int, float, PageExtraction]:
-    """(worker pid, the worker's CPU seconds so far, the page's extraction)."""
+) -> tuple[WorkerClock, PageExtraction]:
+    """The worker's clock (CPU and waiting so far), and the page's extraction."""
+    global _worker_free_since, _worker_idle
+    if _worker_free_since is not None:
+        _worker_idle += time.monotonic() - _worker_free_since
     if _worker_faults:
         _inject_fault(page_text(body, encoding))
     options = _worker_options
@@ -106,7 +122,8 @@ def _extract_in_worker(
         base = options or ExtractionOptions()
         options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
     result = extract_page(body, encoding, url, options)
-    return os.getpid(), time.process_time(), result
+    _worker_free_since = time.monotonic()
+    return WorkerClock(os.getpid(), time.process_time(), _worker_idle), result
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:
@@ -126,7 +143,6 @@ class ExtractionPool:
         self.faults = faults
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._running = asyncio.Semaphore(self.workers + 1)
         self._isolation = asyncio.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._generation = 0
@@ -135,8 +151,8 @@ class ExtractionPool:
         self.waiting = 0
         self.peak_waiting = 0
         self.worker_pids: set[int] = set()
-        #: pid -> CPU seconds the worker had used when it last returned a page
-        self.worker_cpu: dict[int, float] = {}
+        #: pid -> the worker's clock when it last returned a page
+        self.worker_clocks: dict[int, WorkerClock] = {}
 
     async def extract(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...] = ()
@@ -158,22 +174,23 @@ class ExtractionPool:
     async def _extract_once(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
     ) -> PageExtraction:
-        # At most one page per worker plus one queued is in the executor, so the timeout clock of a
-        # page starts about when a worker picks it up, not while it waits behind others.
-        async with self._running:
-            generation, executor = self._generation, self._ensure_executor()
-            try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
-                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                pid, cpu, result = await asyncio.wait_for(future, self.timeout)
-            except TimeoutError:
-                self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
-                raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
-            except BrokenProcessPool:
-                self._replace(generation, f"a worker died while extracting ({url} among others)")
-                pid, cpu, result = None, 0.0, PageExtraction(None)
-        if pid is None:
+        # Every page in flight is in the executor: a worker that finishes a page finds the next one
+        # queued, without waiting for the reactor (busy with a burst of downloads, it would keep the
+        # workers idle). A page's timeout clock so also runs while it waits behind the few others in
+        # flight: a fraction of a second, against a timeout of a minute by default.
+        generation, executor = self._generation, self._ensure_executor()
+        try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
+            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
+            clock, result = await asyncio.wait_for(future, self.timeout)
+        except TimeoutError:
+            self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
+            raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
+        except BrokenProcessPool:
+            self._replace(generation, f"a worker died while extracting ({url} among others)")
+            clock = None
+        if clock is None:
             return await self._extract_alone(body, encoding, url, drop_selectors)
-        self._seen(pid, cpu)
+        self._seen(clock)
         return result
 
     async def _extract_alone(
@@ -185,24 +202,30 @@ class ExtractionPool:
             executor = self._new_executor(1)
             try:
                 future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                pid, cpu, result = await asyncio.wait_for(future, self.timeout)
+                clock, result = await asyncio.wait_for(future, self.timeout)
             except TimeoutError:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
             except BrokenProcessPool:
                 raise ExtractionFailed("its worker process died") from None
             finally:
                 _kill(executor)
-        self._seen(pid, cpu)
+        self._seen(clock)
         return result
 
-    def _seen(self, pid: int, cpu: float) -> None:
-        self.worker_pids.add(pid)
-        self.worker_cpu[pid] = max(cpu, self.worker_cpu.get(pid, 0.0))
+    def _seen(self, clock: WorkerClock) -> None:
+        self.worker_pids.add(clock.pid)
+        earlier = self.worker_clocks.get(clock.pid, clock)  # pages may come back out of order
+        self.worker_clocks[clock.pid] = max(clock, earlier, key=lambda c: c.cpu_seconds)
 
     @property
     def cpu_seconds(self) -> float:
         """CPU the workers spent, as of the last page each returned (their start-up included)."""
-        return sum(self.worker_cpu.values())
+        return sum(clock.cpu_seconds for clock in self.worker_clocks.values())
+
+    @property
+    def idle_seconds(self) -> float:
+        """Time the workers spent waiting for their next page, as of the last page each returned."""
+        return sum(clock.idle_seconds for clock in self.worker_clocks.values())
 
     def start(self) -> None:
         """Starts the workers now (they import the extractor while the first pages download)."""

@@ -153,6 +153,7 @@ class ArticlePipeline:
         self.stats.set_value("newsarchive/extract/peak_waiting", self.pool.peak_waiting)
         self.stats.set_value("newsarchive/extract/worker_processes", len(pids))
         self.stats.set_value("newsarchive/extract/worker_cpu_seconds", round(self.pool.cpu_seconds, 3))
+        self.stats.set_value("newsarchive/extract/worker_idle_seconds", round(self.pool.idle_seconds, 3))
         if pids:
             logger.info("Extraction ran in worker processes %s (crawl process %d)",
                         ", ".join(map(str, pids)), os.getpid())

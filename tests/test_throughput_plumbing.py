@@ -70,6 +70,8 @@ def test_extraction_runs_in_other_processes(faulty_crawl: CrawlResult) -> None:
     # where the CPU went, for a user sizing a machine: the crawl process's and the workers' own
     assert stats["newsarchive/extract/worker_cpu_seconds"] > 0
     assert stats["newsarchive/cpu/crawl_process_seconds"] > 0
+    # and how long the workers waited for pages (at least for the first download)
+    assert 0 < stats["newsarchive/extract/worker_idle_seconds"] < len(workers) * stats["elapsed_time_seconds"]
 
 
 def test_hanging_and_crashing_pages_fail_alone(faulty_crawl: CrawlResult, pages_site: tuple[str, Path]) -> None:
