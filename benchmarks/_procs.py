@@ -101,13 +101,15 @@ class Run:
 
 
 def run(command: list[str], *, cwd: Path, log_path: Path, sample_memory: bool = False,
-        env: dict[str, str] | None = None, timeout: float = 7200) -> Run:
-    """Runs command to completion, its output into log_path; CPU from wait4, memory if asked."""
+        sample_every: float = 0.2, env: dict[str, str] | None = None, timeout: float = 7200) -> Run:
+    """Runs command to completion, its output into log_path; CPU from wait4, memory if asked (sampled
+    every ``sample_every`` seconds: reading smaps_rollup makes the kernel walk the page tables, a few
+    ms per large process, so frequent sampling takes CPU from the run it measures)."""
     started = time.monotonic()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})
-        sampler = PeakMemory(proc.pid) if sample_memory else None
+        sampler = PeakMemory(proc.pid, sample_every) if sample_memory else None
         deadline = started + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
