@@ -14,7 +14,6 @@ happens in the worker, and a bytes object pickles with a copy where a str would 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import multiprocessing
 import os
@@ -33,7 +32,6 @@ from newsarchive.pagetype import next_page_links
 logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ("hang", "crash", "slow")
-WORKER_GC_THRESHOLD = 10_000  # allocations between young-generation collections in a worker (Python: 700)
 
 _worker_options: ExtractionOptions | None = None
 _worker_faults: tuple[tuple[str, str], ...] = ()
@@ -52,11 +50,6 @@ def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]
     _worker_free_since = time.monotonic()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
     threading.Thread(target=_exit_with, args=(crawl_pid,), name="crawl-watch", daemon=True).start()
-    # A page makes tens of thousands of short-lived objects (lxml proxies, strings), which set off a
-    # young-generation collection every 700 allocations; the imported modules never die. Fewer young
-    # collections, and none that walk the modules again: 4 % less CPU a page on the aeb pages.
-    gc.freeze()
-    gc.set_threshold(WORKER_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def _exit_with(crawl_pid: int) -> None:
