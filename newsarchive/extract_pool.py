@@ -115,14 +115,16 @@ def _extract_in_worker(
     global _worker_free_since, _worker_idle
     if _worker_free_since is not None:
         _worker_idle += time.monotonic() - _worker_free_since
-    if _worker_faults:
-        _inject_fault(page_text(body, encoding))
-    options = _worker_options
-    if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
-        base = options or ExtractionOptions()
-        options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
-    result = extract_page(body, encoding, url, options)
-    _worker_free_since = time.monotonic()
+    try:
+        if _worker_faults:
+            _inject_fault(page_text(body, encoding))
+        options = _worker_options
+        if drop_selectors:  # a site's own rules, on top of NEWSARCHIVE_EXTRACT_DROP_SELECTORS
+            base = options or ExtractionOptions()
+            options = replace(base, drop_selectors=base.drop_selectors + drop_selectors)
+        result = extract_page(body, encoding, url, options)
+    finally:  # a page that raised was work too, not waiting
+        _worker_free_since = time.monotonic()
     return WorkerClock(os.getpid(), time.process_time(), _worker_idle), result
 
 
