@@ -32,6 +32,9 @@ from newsarchive.pagetype import next_page_links
 logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ("hang", "crash", "slow")
+#: Workers run this much nicer than the crawl process. Measured, four alternating pairs of 2,000-page
+#: crawls: workers waiting for pages 9-13 % of the crawl instead of 15-16 %, cores 93 % used instead of 91 %.
+WORKER_NICENESS = 5
 
 _worker_options: ExtractionOptions | None = None
 _worker_faults: tuple[tuple[str, str], ...] = ()
@@ -49,6 +52,8 @@ def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]
     _worker_options, _worker_faults = options, faults
     _worker_free_since = time.monotonic()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then stops us
+    # The crawl process must run for a page to reach a worker: when the cores are full, it goes first.
+    os.nice(WORKER_NICENESS)
     threading.Thread(target=_exit_with, args=(crawl_pid,), name="crawl-watch", daemon=True).start()
 
 
