@@ -174,7 +174,7 @@ def parse_html(html: str) -> HtmlElement | None:
 
 
 def extract_article(html: str, url: str, options: ExtractionOptions | None = None,
-                    tree: Any = None) -> ExtractedArticle | None:
+                    tree: HtmlElement | None = None) -> ExtractedArticle | None:
     """The article on a page, or None when the page holds no article text.
 
     The page is parsed once (or given as ``tree``, from ``parse_html(html)``, which this changes);

@@ -14,7 +14,7 @@ from posixpath import splitext
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-if TYPE_CHECKING:  # the extraction workers import this module for next_page_links, without Scrapy
+if TYPE_CHECKING:  # only for type hints: the functions take any object with Scrapy's response methods
     from scrapy.http import TextResponse
 
 ARTICLE_TYPES = frozenset({
