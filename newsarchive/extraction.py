@@ -19,6 +19,7 @@ from lxml.html import HtmlComment, HtmlElement, HtmlEntity, HTMLParser, HtmlProc
 from scrapy.settings import BaseSettings
 
 from newsarchive._cleaning import CleaningOptions, clean_tree
+from newsarchive._htmlrepair import repair_html
 from newsarchive._metadata import collect, resolve
 from newsarchive._textblocks import (
     drop_headline,
@@ -158,14 +159,15 @@ def parse_html(html: str) -> HtmlElement | None:
     Only the common case is parsed here: a string that looks like an HTML document and parses to a
     tree with content, which ``load_html`` returns from its first parse. Anything else (bytes, a
     fragment, an encoding declaration, a parse error, an empty tree) goes to ``load_html`` itself.
+    Its repairs are ``repair_html``'s, trafilatura's own made cheap.
     """
-    from trafilatura.utils import is_dubious_html, load_html, repair_faulty_html
+    from trafilatura.utils import is_dubious_html, load_html
 
     if isinstance(html, str):
         beginning = html[:50].lower()
         if not is_dubious_html(beginning):
             try:
-                tree = fromstring(repair_faulty_html(html, beginning), parser=_html_parser())
+                tree = fromstring(repair_html(html, beginning), parser=_html_parser())
             except Exception:  # load_html tries again, its way, and logs
                 tree = None
             if tree is not None and len(tree) >= 1:
