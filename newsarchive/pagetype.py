@@ -119,19 +119,48 @@ def html_lang(response: TextResponse) -> str | None:
 def next_page_links(root: Any, base_url: str) -> tuple[str, ...]:
     """Absolute URLs of the links that say "next page" on a parsed page (lxml): rel=next first, then
     links whose short text is a "next page" word. Run where the page is parsed anyway (the extraction
-    worker, before cleaning removes pagination), so that no page is parsed twice for it."""
-    hrefs = [href for href in root.xpath(
-        '//link[@rel="next"]/@href | //a[contains(concat(" ", @rel, " "), " next ")]/@href') if isinstance(href, str)]
-    for anchor in root.xpath("//a[@href][string-length(normalize-space(.)) < 40]"):
-        if _NEXT_TEXT.match(" ".join(anchor.itertext())):
-            hrefs.append(anchor.get("href"))
+    worker, before cleaning removes pagination), so that no page is parsed twice for it.
+
+    What the XPaths ``//link[@rel="next"]/@href | //a[contains(concat(" ", @rel, " "), " next ")]/@href``
+    and ``//a[@href][string-length(normalize-space(.)) < 40]`` (then the text test) find, in one walk over
+    the document's links, where libxml2 built the text of every anchor twice: most anchors are one
+    text, rejected by the regular expression at once; the length test runs only on those that pass.
+    """
+    rel_hrefs: list[str] = []
+    text_hrefs: list[str] = []
+    for element in root.getroottree().getroot().iter("link", "a"):
+        href = element.get("href")
+        if href is None:
+            continue
+        rel = element.get("rel")
+        if element.tag == "link":
+            if rel == "next":
+                rel_hrefs.append(href)
+            continue
+        if rel is not None and " next " in f" {rel} ":
+            rel_hrefs.append(href)
+        if _says_next(element):
+            text_hrefs.append(href)
     links: dict[str, None] = {}
-    for href in hrefs:
+    for href in rel_hrefs + text_hrefs:
         try:
             links.setdefault(urljoin(base_url, href.strip()), None)
         except ValueError:  # a malformed href (bad IPv6 literal): not a link anyone can follow
             continue
     return tuple(links)
+
+
+#: XPath's white space, which ``normalize-space`` folds (Python's ``str.split`` knows more).
+_XPATH_SPACE = re.compile(r"[ \t\n\r]+")
+
+
+def _says_next(anchor: Any) -> bool:
+    """Whether the anchor's text (its pieces joined by spaces) is a "next page" word, and its XPath
+    ``string-length(normalize-space(.))`` is under 40."""
+    text = " ".join(anchor.itertext()) if len(anchor) else anchor.text or ""
+    if not _NEXT_TEXT.match(text):
+        return False
+    return len(_XPATH_SPACE.sub(" ", "".join(anchor.itertext())).strip(" ")) < 40
 
 
 def next_page(links: tuple[str, ...], first_url: str, seen: set[str]) -> str | None:

@@ -8,6 +8,8 @@ import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from lxml import etree
@@ -18,14 +20,17 @@ from newsarchive import __version__
 from newsarchive.config import SettingError
 from newsarchive.discovery_config import DiscoveryConfig
 from newsarchive.extract_pool import extract_page
+from newsarchive.extraction import parse_html
 from newsarchive.feeds import NotAFeed, parse_date, parse_feed
 from newsarchive.links import LinkKind, classify, clean_link, is_media_type
-from newsarchive.pagetype import continues, html_lang, next_page, page_kind
+from newsarchive.pagetype import _NEXT_TEXT as NEXT_TEXT
+from newsarchive.pagetype import continues, html_lang, next_page, next_page_links, page_kind
 from newsarchive.politeness import user_agent
 from newsarchive.retry_after import retry_after_seconds
 from newsarchive.safexml import UnsafeXML, declared_entities, xml_parser
 from newsarchive.sitemaps import NotASitemap, iter_entries, open_sitemap
 from newsarchive.sites import PACKAGE_SITES, SiteConfigError, find_site, load_site
+from tests.helpers import PAGES
 from tests.make_site import BOMB_DTD
 
 SITE = Path(__file__).parent / "pages" / "site"
@@ -243,3 +248,50 @@ def test_discovery_settings_fail_with_their_name() -> None:
         with pytest.raises(SettingError, match=re.escape(message)):
             DiscoveryConfig.from_settings(Settings({name: value}))
     assert user_agent("https://me.example.org/bot") == f"newsarchive/{__version__} (+https://me.example.org/bot)"
+
+
+def _next_page_links_by_xpath(root: Any, base_url: str) -> tuple[str, ...]:
+    """next_page_links as it was written with XPaths, the reference its single walk must match."""
+    hrefs = [str(href) for href in root.xpath(
+        '//link[@rel="next"]/@href | //a[contains(concat(" ", @rel, " "), " next ")]/@href')]
+    for anchor in root.xpath("//a[@href][string-length(normalize-space(.)) < 40]"):
+        if NEXT_TEXT.match(" ".join(anchor.itertext())):
+            hrefs.append(anchor.get("href"))
+    links: dict[str, None] = {}
+    for href in hrefs:
+        try:
+            links.setdefault(urljoin(base_url, href.strip()), None)
+        except ValueError:
+            continue
+    return tuple(links)
+
+
+TRICKY_NEXT_LINKS = [
+    '<link rel="next" href="/l1">', '<link rel="Next" href="/l2">', '<link rel="next prefetch" href="/l3">',
+    '<link rel="next">', '<a rel="next" href="/a1">x</a>', '<a rel="nofollow next" href="/a2">x</a>',
+    '<a rel="next\tx" href="/a3">x</a>', '<a rel="NEXT" href="/a4">x</a>', '<a rel="next">Next</a>',
+    '<a href="/t1">Next</a>', '<a href="/t2"> next page » </a>', '<a href="/t3"><span>Next</span> <i>›</i></a>',
+    '<a href="/t4">Next' + "»" * 35 + "</a>", '<a href="/t5">Next' + "»" * 36 + "</a>",
+    '<a href="/t6">\n\t Next \r\n' + " " * 60 + "</a>", '<a href="/t7">Next' + "\u00a0" * 40 + "</a>",
+    '<a href="/t8">Next<b>' + " " * 40 + "»</b></a>", '<a href="/t9">ſiguiente</a>', '<a href="/t10">Nextday</a>',
+    '<a href="/t11"><img src="i.png"></a>', '<a href="">Weiter</a>', '<a href="http://[bad/x">Next</a>',
+    '<a href="/a1">Next</a>', '<div><a href="/t12">Continue<!-- c -->reading</a></div>',
+]
+
+
+@pytest.mark.parametrize("page", [*sorted(PAGES.rglob("*.html")), "tricky"], ids=str)
+def test_next_page_links_match_the_xpath_reference(page: Path | str) -> None:
+    """The one-walk search finds what the XPath search found, in the same order: on every test page,
+    and on a page of tricky links (rel tokens, no href, text at the 40-character bound, XPath's white
+    space against Unicode's, nested markup, a bad URL)."""
+    if page == "tricky":
+        head, body = "".join(TRICKY_NEXT_LINKS[:4]), "".join(TRICKY_NEXT_LINKS[4:])
+        html = f"<html><head>{head}</head><body>{body}</body></html>"
+    else:
+        html = Path(page).read_text(encoding="utf-8", errors="replace")
+    tree = parse_html(html)
+    if tree is None:
+        return
+    assert next_page_links(tree, "http://h/a/story.html") == _next_page_links_by_xpath(tree, "http://h/a/story.html")
+    if page == "tricky":
+        assert len(next_page_links(tree, "http://h/a/story.html")) >= 10
