@@ -321,7 +321,18 @@ class TrafilaturaMetadata(Mapping[str, Any]):
     def _tags(self) -> list[str]:
         from trafilatura.metadata import extract_catstags
 
-        return self._base.tags or extract_catstags("tag", self._tree)
+        if self._base.tags:
+            return self._base.tags
+        # extract_catstags keeps only links whose href has a "/tag/" (tags/tagy/tagies) segment in it,
+        # found by XPaths (one calls back into Python's re for every div): on a page without an href
+        # holding "/tag" (nearly all), its answer is known to be an empty list.
+        if not _TAG_HREFS(self._tree):
+            return []
+        return extract_catstags("tag", self._tree)
+
+
+#: Links whose href could hold a tag page's path segment (a superset of what ``extract_catstags`` keeps).
+_TAG_HREFS = etree.XPath('boolean(//a[contains(@href, "/tag")])')
 
 
 def _trimmed(value: Any) -> Any:

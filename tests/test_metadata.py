@@ -125,3 +125,32 @@ def test_urls_are_absolute_and_tags_split() -> None:
 def test_tags_from_tag_links_when_no_meta() -> None:
     links = '<div class="t"><a href="/tag/bridges/">Bridges</a> <a href="/tag/harbour/">#Harbour</a></div>'
     assert extract(page(body_end=links)).tags == ["Bridges", "Harbour"]
+
+
+TAG_LINK_PAGES = {
+    "tags-div": '<div class="tags"><a href="/tag/harbour/">Harbour</a><a href="/tags/bridge">Bridge</a></div>',
+    "entry-tags": '<p class="entry-tags"><a href="https://x.org/tagy/a/">A</a> <a href="/tagies/b/">B</a></p>',
+    "meta-div": '<div class="postmeta"><a href="/topics/c/">C</a><a href="/Tag/d/">D</a><a href="/tag/e/">E</a></div>',
+    "outside-containers": '<span><a href="/tag/f/">F</a></span>',
+    "tag-without-slash": '<div class="tags"><a href="/tagged">G</a><a href="/tag">H</a></div>',
+    "no-tag-links": '<div class="tags"><a href="/topic/i/">I</a></div>',
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAG_LINK_PAGES))
+def test_trafilatura_tags_skip_only_pages_without_tag_links(name: str) -> None:
+    """TrafilaturaMetadata reads tags as trafilatura does, except that it does not search a page
+    without a "/tag" link: the same answer wherever the search could or could not find one."""
+    from trafilatura.metadata import examine_meta, extract_catstags
+
+    from newsarchive.extraction import TrafilaturaMetadata, parse_html
+
+    html = page(body_end=TAG_LINK_PAGES[name])
+    found = {}
+    for source in (html, html.replace("<head>", '<head><meta property="article:tag" content="Meta tag">')):
+        tree = parse_html(source)
+        assert tree is not None
+        found[source] = examine_meta(tree).tags or extract_catstags("tag", tree)
+        assert TrafilaturaMetadata(tree, "https://news.example.org/a")["tags"] == found[source]
+    # the search itself has something to find on these pages
+    assert bool(found[html]) == (name in ("tags-div", "entry-tags", "meta-div"))
