@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from importlib.metadata import version
@@ -247,6 +247,7 @@ class TrafilaturaMetadata(Mapping[str, Any]):
     """
 
     _FIELDS = ("title", "author", "url", "date", "sitename", "tags", "description", "image", "language")
+    _COMPUTED = frozenset({"title", "author", "url", "date", "sitename", "tags"})  # each by its method _KEY
 
     def __init__(self, tree: HtmlElement, url: str) -> None:
         from trafilatura.metadata import examine_meta, extract_meta_json
@@ -262,17 +263,16 @@ class TrafilaturaMetadata(Mapping[str, Any]):
             logger.debug("trafilatura JSON metadata failed on %s: %s", url, err)
         self._base = base
         self._values: dict[str, Any] = {}
-        self._compute: dict[str, Callable[[], Any]] = {
-            "title": self._title, "author": self._author, "url": self._url, "date": self._date,
-            "sitename": self._sitename, "tags": self._tags,
-        }
 
     def __getitem__(self, key: str) -> Any:
         if key not in self._FIELDS:
             raise KeyError(key)
         if key not in self._values:
-            compute = self._compute.get(key)
-            value = compute() if compute else getattr(self._base, key, None)
+            # The computed fields' methods are looked up here, never stored on the instance: bound
+            # methods kept in an attribute would make a reference cycle, and the page's whole tree
+            # (megabytes of libxml2 memory) would wait for the garbage collector instead of going
+            # when the page is done.
+            value = getattr(self, "_" + key)() if key in self._COMPUTED else getattr(self._base, key, None)
             self._values[key] = _trimmed(value)
         return self._values[key]
 

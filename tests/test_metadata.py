@@ -154,3 +154,22 @@ def test_trafilatura_tags_skip_only_pages_without_tag_links(name: str) -> None:
         assert TrafilaturaMetadata(tree, "https://news.example.org/a")["tags"] == found[source]
     # the search itself has something to find on these pages
     assert bool(found[html]) == (name in ("tags-div", "entry-tags", "meta-div"))
+
+
+def test_extraction_leaves_no_reference_cycles() -> None:
+    """A page's trees go when its extraction is done, freed by reference counting: nothing in a
+    reference cycle keeps a parsed document (megabytes of libxml2 memory) waiting for the collector."""
+    import gc
+
+    from newsarchive.extract_pool import extract_page
+
+    html = (SEED / "sputnik-article-divsoup.html").read_bytes()
+    extract_page(html, "utf-8", SEED_URL)  # imports, caches
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            assert extract_page(html, "utf-8", SEED_URL).article is not None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
