@@ -45,6 +45,9 @@ EXTENSIONS = {
 # Before robots.txt (100): an archived article is skipped without asking the site anything.
 DOWNLOADER_MIDDLEWARES = {
     "newsarchive.recrawl.RecrawlMiddleware": 50,
+    # Scrapy's robots.txt middleware, except that a server error on robots.txt means disallow all (RFC 9309)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "newsarchive.robots.RFC9309RobotsTxtMiddleware": 100,
     "newsarchive.retry_after.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
 }
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}
