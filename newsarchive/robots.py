@@ -39,18 +39,23 @@ class RFC9309RobotsTxtMiddleware(RobotsTxtMiddleware):
         #: host -> the status its robots.txt answered with, for the hosts left alone in this run
         self._unreachable: dict[str, int] = {}
 
-    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        if unreachable(response.status):
-            self._unreachable[netloc] = response.status
-            self._stats.inc_value("newsarchive/robots/unreachable_sites")
-            logger.warning(
-                "robots.txt of %s answered %d: nothing more is fetched from that site in this run "
-                "(RFC 9309: a server error on robots.txt means disallow all)", netloc, response.status)
-        await super()._parse_robots(response, netloc, request)
+    def process_response(self, request: Request, response: Response) -> Response:
+        """Sees robots.txt's final answer (after RetryMiddleware's retries, which sits nearer the
+        downloader) on its way to the parser; every other response passes untouched."""
+        if (request.meta.get("dont_obey_robotstxt") and urlparse_cached(request).path == "/robots.txt"
+                and unreachable(response.status)):
+            netloc = urlparse_cached(request).netloc
+            if netloc not in self._unreachable:
+                self._unreachable[netloc] = response.status
+                self.crawler.stats.inc_value("newsarchive/robots/unreachable_sites")
+                logger.warning(
+                    "robots.txt of %s answered %d: nothing more is fetched from that site in this run "
+                    "(RFC 9309: a server error on robots.txt means disallow all)", netloc, response.status)
+        return response
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         status = self._unreachable.get(urlparse_cached(request).netloc)
         if status is not None:
-            self._stats.inc_value("newsarchive/robots/unreachable_skipped")
+            self.crawler.stats.inc_value("newsarchive/robots/unreachable_skipped")
             raise IgnoreRequest(f"robots.txt answered {status}: the site disallows all for this run")
         super().process_request_2(rp, request)
