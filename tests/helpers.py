@@ -20,7 +20,12 @@ from newsarchive.siteserver import QuietHandler
 REPO = Path(__file__).resolve().parent.parent
 PAGES = Path(__file__).resolve().parent / "pages"
 SEED = PAGES / "seed"  # copies of ../shared/fixtures/seed, the article the project started from
-CHECK_WARC = Path(os.environ.get("NEWSARCHIVE_CHECK_WARC", REPO.parent / "shared" / "tools" / "check_warc.py"))
+#: The independent WARC checker: the shared one beside the checkout when there is one, else its unmodified
+#: copy in tests/tools (a clone on its own, as CI may make it); NEWSARCHIVE_CHECK_WARC overrides both.
+SHARED_CHECK_WARC = REPO.parent / "shared" / "tools" / "check_warc.py"
+VENDORED_CHECK_WARC = Path(__file__).resolve().parent / "tools" / "check_warc.py"
+CHECK_WARC = Path(os.environ.get("NEWSARCHIVE_CHECK_WARC")
+                  or (SHARED_CHECK_WARC if SHARED_CHECK_WARC.is_file() else VENDORED_CHECK_WARC))
 
 
 class TrickyHandler(QuietHandler):
