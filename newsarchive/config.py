@@ -13,6 +13,11 @@ GIB = 1024**3
 # zlib level of WARC records: measured on the aeb pages (README, "Throughput"), level 4 writes 5 % more
 # bytes than level 9 in two thirds of level 6's time and half of level 9's; higher levels buy little.
 DEFAULT_GZIP_LEVEL = 4
+# Pages handed to the extraction workers at once, per worker. The event loop feeds them, and it can be
+# busy for a few hundred milliseconds when dozens of responses arrive together (each is written to the
+# WARC first); pages already in the workers' queue keep them going meanwhile. Measured on 2,000-page
+# crawls (README, "Throughput"): 8 per worker halved the time workers waited for pages, against 3.
+EXTRACT_QUEUE_PER_WORKER = 8
 
 
 class SettingError(ValueError):
@@ -104,7 +109,7 @@ class ArchiveConfig:
             description=str(settings.get("NEWSARCHIVE_DESCRIPTION", "")),
             extract_workers=n_workers,
             extract_timeout=float_setting(settings, "NEWSARCHIVE_EXTRACT_TIMEOUT", 60.0, minimum=0.1),
-            extract_queue=positive_int_setting(settings, "NEWSARCHIVE_EXTRACT_QUEUE", 2 * n_workers + 2),
+            extract_queue=positive_int_setting(settings, "NEWSARCHIVE_EXTRACT_QUEUE", EXTRACT_QUEUE_PER_WORKER * n_workers),
             fsync=settings.getbool("NEWSARCHIVE_FSYNC", False),
             extract_test_faults=_test_faults(settings),
             lock_wait=float_setting(settings, "NEWSARCHIVE_LOCK_WAIT", 0.0),

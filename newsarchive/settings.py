@@ -23,6 +23,12 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 # pages yield requests, which never wait; Scrapy starts this many asyncio tasks for every response
 # (its default of 100 was the largest item of the event loop's own work in a profile).
 CONCURRENT_ITEMS = 4
+# A response stays in Scrapy's scraper until its item is written, extraction included. Past this many
+# bytes of such responses the engine starts no download, then starts CONCURRENT_REQUESTS at once when
+# it drops below: stop-and-go bursts during which the extraction workers ran dry. Scrapy's 5 MB is
+# 8-30 news pages; the pipeline's own backpressure (NEWSARCHIVE_EXTRACT_QUEUE) bounds pages by count,
+# and this stays the bound in bytes.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 32_000_000
 DOWNLOAD_TIMEOUT = 30
 RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 10
