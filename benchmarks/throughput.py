@@ -153,18 +153,6 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
             return {"fetch": float(fetch.stats["benchmark/cpu_seconds"]) / fetched * 1000,
                     "extract": t_extract * 1000, "write": t_write * 1000}
 
-        before = stages("before")
-        step("gzip levels 1-9 on one copy of each source page")
-        distinct = len(sources)
-        raw = sum(len(r.body) for r in responses[:distinct])
-        sweep = {}
-        for level in range(1, 10):
-            seconds, size = _stages.measure_write(responses[:distinct], extracted[:distinct],
-                                                  work / f"archive-gzip{level}", gzip_level=level)
-            sweep[level] = {"write_ms_per_page": seconds * 1000, "bytes_per_page": size / distinct,
-                            "ratio_to_raw_html": size / raw}
-        result["gzip_levels"] = sweep
-
         def plain(when: str) -> dict[str, Any]:
             step(f"plain trafilatura.extract on {cores} cores, {args.pages} pages ({when} the full crawl)")
             return _stages.plain_trafilatura(pages[: args.pages], cores)
@@ -172,6 +160,9 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
         # Right before and right after the full crawl, averaged: the machine's speed drifts by more than
         # the margins the ratio is judged on, and one side measured minutes apart would carry that drift.
         plain_before = plain("before")
+        # The stages right before and right after the full crawl, the closest the crawl's own minutes
+        # allow: the stage-sum ratio is the one most exposed to the machine's drift.
+        before = stages("before")
 
         step(f"full crawl (scrapy crawl article), {args.pages} pages")
         # sampled once a second: five times a second, the sampler took 11 % of a core from the crawl (3 % now)
@@ -195,6 +186,7 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
             "peak_pss_mib": full.peak_pss_mib,
         }
         shutil.rmtree(work / "archive-full", ignore_errors=True)
+        after = stages("after")
         plain_after = plain("after")
         result["plain_trafilatura"] = {
             **plain_after, "seconds": (plain_before["seconds"] + plain_after["seconds"]) / 2,
@@ -202,11 +194,21 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
             "pages_per_s_before_and_after": [plain_before["pages_per_s"], plain_after["pages_per_s"]],
         }
 
-        after = stages("after")
         result["stages_ms_before_and_after"] = {"before": before, "after": after}
         result["stages_ms"] = {name: (before[name] + after[name]) / 2 for name in before}
         result["stage_sum_limit_pages_per_s"] = cores / (sum(result["stages_ms"].values()) / 1000)
         result["fetch_only"]["cpu_ms_per_page"] = result["stages_ms"]["fetch"]
+
+        step("gzip levels 1-9 on one copy of each source page")
+        distinct = len(sources)
+        raw = sum(len(r.body) for r in responses[:distinct])
+        sweep = {}
+        for level in range(1, 10):
+            seconds, size = _stages.measure_write(responses[:distinct], extracted[:distinct],
+                                                  work / f"archive-gzip{level}", gzip_level=level)
+            sweep[level] = {"write_ms_per_page": seconds * 1000, "bytes_per_page": size / distinct,
+                            "ratio_to_raw_html": size / raw}
+        result["gzip_levels"] = sweep
 
         if not args.skip_newsplease:
             n = min(args.newsplease_pages, args.pages)
