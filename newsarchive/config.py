@@ -100,6 +100,7 @@ class ArchiveConfig:
             raise SettingError(f"NEWSARCHIVE_EXTRACT_WORKERS must be a whole number, got {workers!r}") from None
         if n_workers < 0:
             raise SettingError(f"NEWSARCHIVE_EXTRACT_WORKERS must be >= 0, got {workers!r}")
+        queue_default = EXTRACT_QUEUE_PER_WORKER * n_workers
         return cls(
             directory=Path(str(settings.get("NEWSARCHIVE_DIR", "archives"))).expanduser(),
             prefix=prefix,
@@ -109,7 +110,7 @@ class ArchiveConfig:
             description=str(settings.get("NEWSARCHIVE_DESCRIPTION", "")),
             extract_workers=n_workers,
             extract_timeout=float_setting(settings, "NEWSARCHIVE_EXTRACT_TIMEOUT", 60.0, minimum=0.1),
-            extract_queue=positive_int_setting(settings, "NEWSARCHIVE_EXTRACT_QUEUE", EXTRACT_QUEUE_PER_WORKER * n_workers),
+            extract_queue=positive_int_setting(settings, "NEWSARCHIVE_EXTRACT_QUEUE", queue_default),
             fsync=settings.getbool("NEWSARCHIVE_FSYNC", False),
             extract_test_faults=_test_faults(settings),
             lock_wait=float_setting(settings, "NEWSARCHIVE_LOCK_WAIT", 0.0),
