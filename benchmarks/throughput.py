@@ -157,8 +157,8 @@ def _run(args: argparse.Namespace, cores: int, work: Path, result: dict[str, Any
             step(f"plain trafilatura.extract on {cores} cores, {args.pages} pages ({when} the full crawl)")
             return _stages.plain_trafilatura(pages[: args.pages], cores)
 
-        # Right before and right after the full crawl, averaged: the machine's speed drifts by more than
-        # the margins the ratio is judged on, and one side measured minutes apart would carry that drift.
+        # Before and after the full crawl (and the stages around it), averaged: the machine's speed drifts
+        # by more than the margins the ratio is judged on, and one side alone would carry that drift.
         plain_before = plain("before")
         # The stages right before and right after the full crawl, the closest the crawl's own minutes
         # allow: the stage-sum ratio is the one most exposed to the machine's drift.
