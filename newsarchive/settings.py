@@ -47,6 +47,7 @@ EXTENSIONS = {
     "newsarchive.runlock.ArchiveLock": -100,
     "newsarchive.archiver.WARCArchiver": 0,
     "newsarchive.runstats.RunStats": 100,
+    "newsarchive.gctuning.CollectorTuning": 200,
 }
 # Before robots.txt (100): an archived article is skipped without asking the site anything.
 DOWNLOADER_MIDDLEWARES = {

@@ -3,6 +3,7 @@ bounded. Real `scrapy crawl article` runs against a loopback site of generated a
 
 from __future__ import annotations
 
+import gc
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from scrapy.exceptions import NotConfigured
 from scrapy.settings import Settings
 
 from newsarchive.config import ArchiveConfig, SettingError
@@ -72,6 +74,8 @@ def test_extraction_runs_in_other_processes(faulty_crawl: CrawlResult) -> None:
     assert stats["newsarchive/cpu/crawl_process_seconds"] > 0
     # and how long the workers waited for pages (at least for the first download)
     assert 0 < stats["newsarchive/extract/worker_idle_seconds"] < len(workers) * stats["elapsed_time_seconds"]
+    # the crawl process's garbage collector, tuned for the run and its cost counted
+    assert stats["newsarchive/gc/collections"] >= 0 and stats["newsarchive/gc/seconds"] >= 0
 
 
 def test_hanging_and_crashing_pages_fail_alone(faulty_crawl: CrawlResult, pages_site: tuple[str, Path]) -> None:
@@ -185,3 +189,38 @@ def test_workers_of_a_crawl_killed_with_sigkill_exit(pages_site: tuple[str, Path
     while time.monotonic() < deadline and any(map(_alive, spawned)):
         time.sleep(0.2)
     assert not [pid for pid in spawned if _alive(pid)], "extraction processes outlived the killed crawl"
+
+
+def test_collector_tuned_while_the_spider_runs_and_restored_after() -> None:
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newsarchive.gctuning import CollectorTuning
+
+    before = gc.get_threshold()
+    crawler = get_crawler(Spider, {"NEWSARCHIVE_GC_THRESHOLD": 20_000})
+    tuning = CollectorTuning.from_crawler(crawler)
+    spider = Spider("probe")
+    tuning.spider_opened(spider)
+    try:
+        assert gc.get_threshold() == (20_000, *before[1:])
+        assert gc.get_freeze_count() > 1000  # start-up's objects, out of every collection
+        gc.collect(0)
+    finally:
+        tuning.spider_closed(spider)
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("newsarchive/gc/collections") >= 1
+    assert crawler.stats.get_value("newsarchive/gc/seconds") >= 0
+
+
+@pytest.mark.parametrize(("value", "outcome"), [("0", NotConfigured), ("-1", SettingError), ("many", SettingError)])
+def test_collector_tuning_setting(value: str, outcome: type[Exception]) -> None:
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from newsarchive.gctuning import CollectorTuning
+
+    with pytest.raises(outcome, match=None if outcome is NotConfigured else "NEWSARCHIVE_GC_THRESHOLD"):
+        CollectorTuning.from_crawler(get_crawler(Spider, {"NEWSARCHIVE_GC_THRESHOLD": value}))
