@@ -56,6 +56,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "newsarchive.robots.RFC9309RobotsTxtMiddleware": 100,
     "newsarchive.retry_after.RetryAfterMiddleware": 560,  # before RetryMiddleware (550) sees the response
+    # Scrapy's, without decoding every page to find that it has no refresh tag
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "newsarchive.meta_refresh.MetaRefreshMiddleware": 580,
 }
 ITEM_PIPELINES = {"newsarchive.pipelines.ArticlePipeline": 300}
 
