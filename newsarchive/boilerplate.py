@@ -71,6 +71,7 @@ def doc_key(doc_id: str) -> str:
     return hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).hexdigest()
 
 
+@functools.lru_cache(maxsize=1024)  # asked several times for each page by the pipeline
 def site_of(url: str) -> str:
     """The site a page belongs to: its registered domain, else its host without ``www.``; with an
     explicit non-default port appended (another port is another server, hence another site)."""
