@@ -17,7 +17,6 @@ cycles waits for at most that many more objects. Both are undone when the spider
 from __future__ import annotations
 
 import gc
-import logging
 import time
 from typing import Any
 
@@ -27,8 +26,6 @@ from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 
 from newsarchive.config import SettingError
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 50_000
 
@@ -69,7 +66,7 @@ class CollectorTuning:
 
     def spider_opened(self, spider: Spider) -> None:
         global _python_thresholds
-        if not _open_crawls:
+        if not _open_crawls:  # a second crawl in the same process finds the collector already set
             _python_thresholds = gc.get_threshold()
             gc.collect()  # what start-up left as garbage goes now, not into the frozen set
             gc.freeze()

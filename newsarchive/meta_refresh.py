@@ -2,7 +2,7 @@
 it has no refresh tag.
 
 Scrapy looks for `<meta http-equiv="refresh">` in the first 4,096 characters of `response.text`, which
-decodes the whole body first (a news page: ~170 KB, 0.3 ms a page of the crawl process's CPU, for a tag
+decodes the whole body first (a news page: ~170 KB, 0.25 ms a page of the crawl process's CPU, for a tag
 almost no article page has; the extraction workers decode the page again anyway). Those characters
 come from at most 4 bytes each in any encoding that writes ASCII as ASCII, so a page whose first
 16 KB do not hold the word "refresh" has no such tag, and goes on untouched; any other page, or a page
