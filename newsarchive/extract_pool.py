@@ -1,8 +1,8 @@
 """Extraction off the reactor: a pool of worker processes, bounded, with timeouts and crash isolation.
 
-A page whose extraction hangs past the timeout, or that kills its worker, fails alone: the pool is
-replaced, and the pages that were in it when it broke are tried again one at a time, each in a process
-of its own, so that only the page that breaks its own process too is counted as failed.
+A page whose extraction hangs past the timeout fails alone: its worker is killed and replaced, and
+the pages queued behind it go to the other workers. A page whose worker dies under it is tried again
+in a process of its own, so that only a page that breaks its own process too is counted as failed.
 
 At most `max_in_flight` pages are in the workers' hands; pages beyond that wait in `extract()`, and
 the caller (the pipeline) pauses the downloader when too many wait: backpressure, no unbounded queue.
@@ -14,20 +14,21 @@ happens in the worker, and a bytes object pickles with a copy where a str would 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import NamedTuple
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple
 
 from newsarchive.extraction import ExtractedArticle, ExtractionOptions, extract_article, parse_html
 from newsarchive.items import page_text
 from newsarchive.pagetype import next_page_links
+from newsarchive.worker_process import WorkerProcess, serve
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +59,8 @@ def _init_worker(options: ExtractionOptions, faults: tuple[tuple[str, str], ...]
 
 
 def _exit_with(crawl_pid: int) -> None:
-    """A crawl killed with SIGKILL cannot stop its workers, and they would wait for work forever
-    (a worker holds both ends of its queue, so it never reads EOF): each goes when the crawl is gone."""
+    """A crawl killed with SIGKILL closes its workers' task pipes, but a worker stuck on a page never
+    reads that: each goes when the crawl is gone."""
     while True:
         time.sleep(1.0)
         try:
@@ -133,10 +134,29 @@ def _extract_in_worker(
     return WorkerClock(os.getpid(), time.process_time(), _worker_idle), result
 
 
-def _kill(executor: ProcessPoolExecutor) -> None:
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        process.kill()
-    executor.shutdown(wait=False, cancel_futures=True)
+def _serve_extractions(tasks: Connection, outcomes: Connection, options: ExtractionOptions,
+                       faults: tuple[tuple[str, str], ...], crawl_pid: int) -> None:
+    """A worker process's life: set up, then extract every page it is sent."""
+    _init_worker(options, faults, crawl_pid)
+    serve(tasks, outcomes, _extract_in_worker)
+
+
+class _Task:
+    """A page handed to a worker: its arguments, the future its caller awaits, where it went."""
+
+    __slots__ = ("args", "future", "task_id", "worker")
+
+    def __init__(self, task_id: int, args: tuple[bytes, str, str, tuple[str, ...]], future: asyncio.Future) -> None:
+        self.task_id, self.args, self.future = task_id, args, future
+        self.worker: WorkerProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return self.args[2]
+
+
+#: What a task's future gets when its worker died while working on it: try it again, alone.
+_ALONE = object()
 
 
 class ExtractionPool:
@@ -151,8 +171,12 @@ class ExtractionPool:
         self.max_in_flight = max_in_flight
         self._slots = asyncio.Semaphore(max_in_flight)
         self._isolation = asyncio.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        self._generation = 0
+        self._processes: list[WorkerProcess] = []
+        self._tasks: dict[int, _Task] = {}
+        #: worker -> (the task it is on, the call that fails that task at its timeout)
+        self._watched: dict[WorkerProcess, tuple[int, asyncio.TimerHandle]] = {}
+        self._task_ids = itertools.count()
+        self._closing = False
         self.in_flight = 0
         self.peak_in_flight = 0
         self.waiting = 0
@@ -181,41 +205,119 @@ class ExtractionPool:
     async def _extract_once(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
     ) -> PageExtraction:
-        # Every page in flight is in the executor: a worker that finishes a page finds the next one
-        # queued, without waiting for the reactor (busy with a burst of downloads, it would keep the
-        # workers idle). A page's timeout clock so also runs while it waits behind the few others in
-        # flight: a fraction of a second, against a timeout of a minute by default.
-        generation, executor = self._generation, self._ensure_executor()
-        try:  # submit() itself raises BrokenProcessPool when a worker died before anyone noticed
-            future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-            clock, result = await asyncio.wait_for(future, self.timeout)
-        except TimeoutError:
-            self._replace(generation, f"extraction of {url} took over {self.timeout:g}s")
-            raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
-        except BrokenProcessPool:
-            self._replace(generation, f"a worker died while extracting ({url} among others)")
-            clock = None
-        if clock is None:
+        # Every page in flight is sent to a worker at once (to the one with the fewest): a worker that
+        # finishes a page finds the next one in its pipe, without waiting for the reactor (busy with a
+        # burst of downloads, it would keep the workers idle). Its timeout clock starts when the worker
+        # reaches it (_watch).
+        task = _Task(next(self._task_ids), (body, encoding, url, drop_selectors),
+                     asyncio.get_running_loop().create_future())
+        self._tasks[task.task_id] = task
+        try:
+            self._send(task)
+            outcome = await task.future
+        finally:
+            del self._tasks[task.task_id]
+        if outcome is _ALONE:
             return await self._extract_alone(body, encoding, url, drop_selectors)
+        clock, result = outcome
         self._seen(clock)
         return result
+
+    def _send(self, task: _Task) -> None:
+        if len(self._processes) < self.workers:
+            self.start()
+        task.worker = min(self._processes, key=lambda worker: len(worker.sent))
+        task.worker.send(task.task_id, task.args)
+        self._watch(task.worker)
+
+    def _outcome(self, worker: WorkerProcess, task_id: int, ok: bool, value: Any) -> None:
+        self._watch(worker)
+        task = self._tasks.get(task_id)
+        if task is None or task.future.done():  # failed meanwhile
+            return
+        if ok:
+            task.future.set_result(value)
+        else:
+            task.future.set_exception(value)
+
+    def _watch(self, worker: WorkerProcess) -> None:
+        """Starts the timeout clock of the page a worker is now on (the first it has not answered):
+        a page's time in a worker's pipe, behind others, does not count."""
+        head = worker.sent[0] if worker.sent and not worker.closed else None
+        watched = self._watched.get(worker)
+        if watched is not None and watched[0] == head:
+            return
+        if watched is not None:
+            watched[1].cancel()
+            del self._watched[worker]
+        if head is not None:
+            clock = asyncio.get_running_loop().call_later(self.timeout, self._stuck, worker, head)
+            self._watched[worker] = (head, clock)
+
+    def _stuck(self, worker: WorkerProcess, task_id: int) -> None:
+        """A page took longer than the timeout: it fails, and its worker is killed and replaced (the
+        pages queued behind it go to the others)."""
+        self._watched.pop(worker, None)
+        if worker.closed or not worker.sent or worker.sent[0] != task_id:
+            return
+        task = self._tasks.get(task_id)
+        url = task.url if task is not None else "a page"
+        logger.warning("Restarting an extraction worker: extraction of %s took over %gs", url, self.timeout)
+        if task is not None and not task.future.done():
+            task.future.set_exception(ExtractionFailed(f"timed out after {self.timeout:g}s"))
+        worker.kill()
+
+    def _exited(self, worker: WorkerProcess) -> None:
+        """A worker's process ended: a new one takes its place; the page it was working on is tried
+        again alone (unless it was killed for that page's timeout), the pages behind it go elsewhere."""
+        if worker in self._processes:
+            self._processes.remove(worker)
+        watched = self._watched.pop(worker, None)
+        if watched is not None:
+            watched[1].cancel()
+        orphans = [self._tasks[i] for i in worker.sent if i in self._tasks and not self._tasks[i].future.done()]
+        if self._closing:
+            for task in orphans:
+                task.future.set_exception(ExtractionFailed("the extraction workers were stopped"))
+            return
+        if not worker.killed:
+            logger.warning("Restarting an extraction worker: it died (exit code %s) while extracting %s",
+                           worker.process.exitcode, orphans[0].url if orphans else "no page")
+            if orphans:
+                orphans.pop(0).future.set_result(_ALONE)
+        for task in orphans:
+            self._send(task)
 
     async def _extract_alone(
         self, body: bytes, encoding: str, url: str, drop_selectors: tuple[str, ...]
     ) -> PageExtraction:
-        """A page that was in a pool when it broke, tried again in a process of its own: if that
-        process dies too, this page is the culprit; if not, it was an innocent bystander."""
+        """A page whose worker died under it, tried again in a process of its own: if that process
+        dies too, this page is the culprit; if not, something else killed the first one."""
         async with self._isolation:
-            executor = self._new_executor(1)
+            outcome: asyncio.Future = asyncio.get_running_loop().create_future()
+
+            def answered(_worker: WorkerProcess, _task_id: int, ok: bool, value: Any) -> None:
+                if not outcome.done():
+                    outcome.set_result((ok, value))
+
+            def died(_worker: WorkerProcess) -> None:
+                if not outcome.done():
+                    outcome.set_result(None)
+
+            worker = self._new_process(answered, died)
             try:
-                future = asyncio.wrap_future(executor.submit(_extract_in_worker, body, encoding, url, drop_selectors))
-                clock, result = await asyncio.wait_for(future, self.timeout)
+                worker.send(0, (body, encoding, url, drop_selectors))
+                answer = await asyncio.wait_for(outcome, self.timeout)
             except TimeoutError:
                 raise ExtractionFailed(f"timed out after {self.timeout:g}s") from None
-            except BrokenProcessPool:
-                raise ExtractionFailed("its worker process died") from None
             finally:
-                _kill(executor)
+                worker.close(kill=True)
+        if answer is None:
+            raise ExtractionFailed("its worker process died")
+        ok, value = answer
+        if not ok:
+            raise value
+        clock, result = value
         self._seen(clock)
         return result
 
@@ -236,33 +338,22 @@ class ExtractionPool:
 
     def start(self) -> None:
         """Starts the workers now (they import the extractor while the first pages download)."""
-        executor = self._ensure_executor()
-        for _ in range(self.workers):
-            executor.submit(_ready)
+        while len(self._processes) < self.workers:
+            self._processes.append(self._new_process(self._outcome, self._exited))
 
-    def _ensure_executor(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            self._executor = self._new_executor(self.workers)
-        return self._executor
-
-    def _new_executor(self, workers: int) -> ProcessPoolExecutor:
+    def _new_process(self, on_outcome: Any, on_exit: Any) -> WorkerProcess:
         context = multiprocessing.get_context("forkserver")
         # The fork server imports the extractor once; workers forked from it share those pages
         # (less memory, counted once in PSS) and a replaced worker is ready at once.
         context.set_forkserver_preload(["newsarchive.extract_pool", "trafilatura"])
-        return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                                   initargs=(self.options, self.faults, os.getpid()))
-
-    def _replace(self, generation: int, why: str) -> None:
-        """Kills the pool (once per generation, however many tasks notice) so that a new one starts."""
-        if generation != self._generation or self._executor is None:
-            return
-        logger.warning("Restarting extraction workers: %s", why)
-        executor, self._executor = self._executor, None
-        self._generation += 1
-        _kill(executor)
+        return WorkerProcess(context, _serve_extractions, (self.options, self.faults, os.getpid()),
+                             on_outcome, on_exit)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._closing = True
+        processes, self._processes = self._processes, []
+        for _, clock in self._watched.values():
+            clock.cancel()
+        self._watched.clear()
+        for worker in processes:
+            worker.close()
