@@ -224,6 +224,8 @@ class ExtractionPool:
         return result
 
     def _send(self, task: _Task) -> None:
+        if self._closing:
+            raise ExtractionFailed("the extraction workers were stopped")
         if len(self._processes) < self.workers:
             self.start()
         task.worker = min(self._processes, key=lambda worker: len(worker.sent))
@@ -276,10 +278,6 @@ class ExtractionPool:
         if watched is not None:
             watched[1].cancel()
         orphans = [self._tasks[i] for i in worker.sent if i in self._tasks and not self._tasks[i].future.done()]
-        if self._closing:
-            for task in orphans:
-                task.future.set_exception(ExtractionFailed("the extraction workers were stopped"))
-            return
         if not worker.killed:
             logger.warning("Restarting an extraction worker: it died (exit code %s) while extracting %s",
                            worker.process.exitcode, orphans[0].url if orphans else "no page")
@@ -357,3 +355,6 @@ class ExtractionPool:
         self._watched.clear()
         for worker in processes:
             worker.close()
+        for task in self._tasks.values():  # none at a crawl's normal end
+            if not task.future.done():
+                task.future.set_exception(ExtractionFailed("the extraction workers were stopped"))
