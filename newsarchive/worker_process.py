@@ -6,7 +6,8 @@ calls). In the crawl process, a task is written at once when the pipe has room, 
 fit waits for the loop to report the pipe writable; outcomes are read when the loop reports them
 there. `concurrent.futures.ProcessPoolExecutor` does the same work in two helper threads (one pickles
 and feeds, one waits for results and wakes the loop), which cost the crawl process about 1.2 ms of
-CPU a page on the aeb pages, an eighth of all it spends, most of it handing the GIL back and forth.
+CPU a page on the aeb pages, an eighth of all it spends, mostly user time in waking up for each page
+(unpickling a result is 0.03 ms of that).
 """
 
 from __future__ import annotations
@@ -93,10 +94,6 @@ class WorkerProcess:
         self._writing = False
         self._received = bytearray()
         self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid
 
     def send(self, task_id: int, args: tuple[Any, ...]) -> None:
         """Queues a task; called from the event loop's thread."""
