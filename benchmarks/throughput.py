@@ -58,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "last-run.json")
     parser.add_argument("--workdir", type=Path, default=None, help="where pages and archives go (temp)")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     if args.quick:
         args.pages, args.stage_pages, args.newsplease_pages, args.memory = 1000, 362, 200, (500, 2000)
         args.rounds = min(args.rounds, 2)
