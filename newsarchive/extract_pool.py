@@ -354,7 +354,8 @@ class ExtractionPool:
             clock.cancel()
         self._watched.clear()
         for worker in processes:
-            worker.close()
+            # a worker still holding pages would finish them for nobody (their futures fail below)
+            worker.close(kill=bool(worker.sent))
         for task in self._tasks.values():  # none at a crawl's normal end
             if not task.future.done():
                 task.future.set_exception(ExtractionFailed("the extraction workers were stopped"))

@@ -62,3 +62,42 @@ def test_a_worker_that_dies_names_the_tasks_it_left() -> None:
     outcomes, unanswered = asyncio.run(_run([(b"ok", 0.0), (b"die", 0.2), (b"later", 0.0)], answers=3))
     assert outcomes == [(0, True, 2)]
     assert unanswered == [1, 2]  # the one it was on first
+
+
+def test_closing_the_pool_fails_its_pages_at_once_and_refuses_new_ones() -> None:
+    """A forced shutdown (pages still in a worker's hands) fails those pages with ExtractionFailed
+    without waiting for the worker, and a page sent afterwards fails the same way."""
+    from newsarchive.extract_pool import ExtractionFailed, ExtractionPool
+    from newsarchive.extraction import ExtractionOptions
+
+    async def scenario() -> tuple[str, float, bool, str]:
+        pool = ExtractionPool(1, timeout=60, max_in_flight=4, options=ExtractionOptions(),
+                              faults=(("hang", "HANG-HERE"),))
+        pool.start()
+        worker = pool._processes[0]
+        page = asyncio.ensure_future(pool.extract(b"<html><body><p>HANG-HERE</p></body></html>", "utf-8",
+                                                  "http://127.0.0.1/hang"))
+        deadline = time.monotonic() + 30
+        while not worker.sent and time.monotonic() < deadline:  # the page has reached the worker's pipe
+            await asyncio.sleep(0.05)
+        started = time.monotonic()
+        pool.close()
+        closed_in = time.monotonic() - started
+        try:
+            await asyncio.wait_for(page, 5)
+            first = "extracted"
+        except ExtractionFailed as error:
+            first = str(error)
+        try:
+            await pool.extract(b"<html><body><p>later</p></body></html>", "utf-8", "http://127.0.0.1/later")
+            later = "extracted"
+        except ExtractionFailed as error:
+            later = str(error)
+        return first, closed_in, worker.process.is_alive(), later
+
+    first, closed_in, alive, later = asyncio.run(scenario())
+
+    assert first == "the extraction workers were stopped"
+    assert closed_in < 3  # not the 5 s a worker gets to finish what it was sent
+    assert not alive
+    assert later == "the extraction workers were stopped"
